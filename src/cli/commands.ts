@@ -1,0 +1,4 @@
+import type { Command } from './command';
+
+/** Every subcommand, registered explicitly here and nowhere else. */
+export const commands: Command[] = [];

@@ -1,0 +1,2 @@
+// Mocha root setup, loaded before every spec (see .mocharc.json).
+process.env.IMAGEGATE_LOG_LEVEL ??= 'error';

@@ -1,0 +1,64 @@
+/**
+ * Where the real servers that .ci/run starts can be found. Every address is on
+ * loopback; each can be overridden by the environment variable named beside it.
+ * A test that needs one calls `requireService`, which FAILS (never skips) when
+ * the server does not answer.
+ */
+import net from 'node:net';
+
+const env = (name: string, fallback: string) => process.env[name] || fallback;
+
+export const services = {
+  /** Docker Engine (started by .ci/services/10-dockerd.sh). */
+  dockerSocket: env('IMAGEGATE_TEST_DOCKER_SOCKET', '/var/run/docker.sock'),
+  /** docker-registry with no authentication. */
+  registryOpen: env('IMAGEGATE_TEST_REGISTRY_OPEN', '127.0.0.1:5000'),
+  /** docker-registry with htpasswd Basic auth (user/password below). */
+  registryHtpasswd: env('IMAGEGATE_TEST_REGISTRY_HTPASSWD', '127.0.0.1:5001'),
+  htpasswdUser: 'kubelet',
+  htpasswdPassword: 'kubelet-s3cret',
+} as const;
+
+/** Fails the calling test (or hook) with a clear message when nothing listens on host:port. */
+export async function requireTcp(what: string, hostPort: string, timeoutMs = 2000): Promise<void> {
+  const [host, port] = splitHostPort(hostPort);
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => fail(new Error('timed out')), timeoutMs);
+    function fail(err: Error) {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new Error(`${what} is not reachable at ${hostPort} (${err.message}); .ci/run starts it`));
+    }
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve();
+    });
+  });
+}
+
+/** Fails with a clear message when nothing listens on a Unix socket. */
+export async function requireUnixSocket(what: string, path: string, timeoutMs = 2000): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ path });
+    const timer = setTimeout(() => fail(new Error('timed out')), timeoutMs);
+    function fail(err: Error) {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new Error(`${what} is not reachable at ${path} (${err.message}); .ci/run starts it`));
+    }
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve();
+    });
+  });
+}
+
+function splitHostPort(hostPort: string): [string, number] {
+  const i = hostPort.lastIndexOf(':');
+  return [hostPort.slice(0, i).replace(/^\[|\]$/g, ''), Number(hostPort.slice(i + 1))];
+}
