@@ -57,7 +57,9 @@ export function loadConfig<S extends z.ZodType>(options: LoadOptions<S>): Loaded
     help: { type: 'boolean', short: 'h' },
   };
   for (const b of options.bindings) {
-    spec[b.flag] = { type: b.type === 'boolean' ? 'boolean' : 'string', multiple: b.type === 'list' ? true : undefined, short: b.short };
+    spec[b.flag] = { type: b.type === 'boolean' ? 'boolean' : 'string' };
+    if (b.type === 'list') spec[b.flag].multiple = true;
+    if (b.short) spec[b.flag].short = b.short;
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {

@@ -30,15 +30,20 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null && v !== '' && typeof v !== 'boolean' ? '***' : redact(v, depth + 1);
+    out[k] = SECRET_KEY.test(k) && isSecretScalar(v) ? '***' : redact(v, depth + 1);
   }
   return out;
+}
+
+/** A non-empty string or number: what a secret-named key holds when it holds the secret itself. */
+function isSecretScalar(v: unknown): boolean {
+  return (typeof v === 'string' && v !== '') || typeof v === 'number' || typeof v === 'bigint';
 }
 
 const redactFormat = winston.format((info) => {
   for (const key of Object.keys(info)) {
     if (key === 'level' || key === 'message' || key === 'timestamp') continue;
-    info[key] = SECRET_KEY.test(key) && info[key] ? '***' : redact(info[key]);
+    info[key] = SECRET_KEY.test(key) && isSecretScalar(info[key]) ? '***' : redact(info[key]);
   }
   if (info.message instanceof Secret) info.message = info.message.toString();
   return info;
