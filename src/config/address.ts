@@ -22,9 +22,9 @@ export function formatListenAddress(a: ListenAddress): string {
   return `${host.includes(':') ? `[${host}]` : host}:${a.port}`;
 }
 
-/** A zod schema for a listen address setting. */
-export const listenAddress = () =>
-  z.string().transform((value, ctx) => {
+/** A zod schema for a listen address setting; give the default here (`listenAddress(':8080')`), not with `.default()`. */
+export const listenAddress = (defaultValue?: string) => {
+  const schema = z.string().transform((value, ctx) => {
     const a = parseListenAddress(value);
     if (!a) {
       ctx.addIssue({ code: 'custom', message: `not a listen address: "${value}" (use host:port or :port)` });
@@ -32,3 +32,5 @@ export const listenAddress = () =>
     }
     return a;
   });
+  return defaultValue === undefined ? schema : schema.prefault(defaultValue);
+};

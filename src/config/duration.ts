@@ -22,9 +22,13 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** A zod schema for a duration setting: accepts `30s`-style text or seconds; yields milliseconds. */
-export const duration = () =>
-  z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+/**
+ * A zod schema for a duration setting: accepts `30s`-style text or seconds;
+ * yields milliseconds. Give the default here (`duration('30s')`), not with
+ * `.default()`: zod 4's `.default()` skips the transform and would yield the text.
+ */
+export const duration = (defaultValue?: string) => {
+  const schema = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
     const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use e.g. 500ms, 30s, 5m, 1h)` });
@@ -32,3 +36,5 @@ export const duration = () =>
     }
     return ms;
   });
+  return defaultValue === undefined ? schema : schema.prefault(defaultValue);
+};

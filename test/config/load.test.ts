@@ -12,8 +12,8 @@ const schema = z.object({
   server: z.object({
     socket: z.string().default('/run/x.sock'),
     workers: z.number().int().min(1).max(64).default(4),
-    timeout: duration().default(30),
-    listen: listenAddress().default('127.0.0.1:9464'),
+    timeout: duration('30s'),
+    listen: listenAddress('127.0.0.1:9464'),
     pinned: z.array(z.string()).default([]),
     debug: z.boolean().default(false),
   }).prefault({}),
