@@ -17,6 +17,8 @@ export const services = {
   registryHtpasswd: env('IMAGEGATE_TEST_REGISTRY_HTPASSWD', '127.0.0.1:5001'),
   htpasswdUser: 'kubelet',
   htpasswdPassword: 'kubelet-s3cret',
+  /** imagegate's own containerd with its CRI plugin (started by .ci/services/40-containerd.sh). */
+  containerdSocket: env('IMAGEGATE_TEST_CONTAINERD_SOCKET', '/run/imagegate-ci/containerd/containerd.sock'),
 } as const;
 
 /** Fails the calling test (or hook) with a clear message when nothing listens on host:port. */
