@@ -22,9 +22,8 @@ export function formatListenAddress(a: ListenAddress): string {
   return `${host.includes(':') ? `[${host}]` : host}:${a.port}`;
 }
 
-/** A zod schema for a listen address setting; give the default here (`listenAddress(':8080')`), not with `.default()`. */
-export const listenAddress = (defaultValue?: string) => {
-  const schema = z.string().transform((value, ctx) => {
+const addressSchema = () =>
+  z.string().transform((value, ctx) => {
     const a = parseListenAddress(value);
     if (!a) {
       ctx.addIssue({ code: 'custom', message: `not a listen address: "${value}" (use host:port or :port)` });
@@ -32,5 +31,10 @@ export const listenAddress = (defaultValue?: string) => {
     }
     return a;
   });
-  return defaultValue === undefined ? schema : schema.prefault(defaultValue);
-};
+
+/** A zod schema for a listen address setting; give the default here (`listenAddress(':8080')`), not with `.default()`. */
+export function listenAddress(): ReturnType<typeof addressSchema>;
+export function listenAddress(defaultValue: string): z.ZodPrefault<ReturnType<typeof addressSchema>>;
+export function listenAddress(defaultValue?: string) {
+  return defaultValue === undefined ? addressSchema() : addressSchema().prefault(defaultValue);
+}
