@@ -19,6 +19,38 @@ export const services = {
   htpasswdPassword: 'kubelet-s3cret',
   /** imagegate's own containerd with its CRI plugin (started by .ci/services/40-containerd.sh). */
   containerdSocket: env('IMAGEGATE_TEST_CONTAINERD_SOCKET', '/run/imagegate-ci/containerd/containerd.sock'),
+  /** Logs of the two registries, holding their access logs (one line per request), for counting requests on the registry side. */
+  registryOpenLog: env('IMAGEGATE_TEST_REGISTRY_OPEN_LOG', '.ci/work/registry-open/registry.log'),
+  registryHtpasswdLog: env('IMAGEGATE_TEST_REGISTRY_HTPASSWD_LOG', '.ci/work/registry-htpasswd/registry.log'),
+} as const;
+
+/**
+ * Test images that .ci/services/20-registries.sh builds from busybox-static and
+ * pushes to BOTH registries, used as `<registry>/<name>` (for example
+ * `127.0.0.1:5000/test/busybox:1`). Each entry is a distinct image (its own
+ * ID); all are about 2 MB except `large`.
+ */
+export const testImages = {
+  /** Plain busybox rootfs, no USER. */
+  busybox: 'test/busybox:1',
+  /** USER 1002. */
+  userUid: 'test/user-uid:1',
+  /** USER www-data (in its /etc/passwd, uid 33). */
+  userName: 'test/user-name:1',
+  /** USER 1003:1003. */
+  userUidGroup: 'test/user-uid-group:1',
+  /** Pushed as `:latest` only, for tag-less references. */
+  tagless: 'test/tagless',
+  /** One image under three tags. */
+  multi: ['test/multi:a', 'test/multi:b', 'test/multi:c'],
+  /** One image under two tags, for removal tests. */
+  remove: ['test/remove:1', 'test/remove:2'],
+  /** For counting the registry requests of concurrent pulls. */
+  concurrent: 'test/concurrent:1',
+  /** For pulls with credentials from the htpasswd registry. */
+  auth: 'test/auth:1',
+  /** Adds a 16 MiB incompressible layer, for slow (throttled) pulls. */
+  large: 'test/large:1',
 } as const;
 
 /** Fails the calling test (or hook) with a clear message when nothing listens on host:port. */
