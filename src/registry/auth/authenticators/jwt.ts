@@ -1,0 +1,104 @@
+import { decodeJwt, errors, jwtVerify } from 'jose';
+import { z } from 'zod';
+import { duration } from '../../../config/duration';
+import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials } from '../authenticator';
+import { claimMappingSchema, identityFrom } from './claims';
+import { remoteKeys } from './jwt-keys';
+import { parseOptions, trustedUrl } from './options';
+
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+/** Claim mappings by profile: `oidc` (sub, groups) and `aws-sts` (role ARN, account from the STS claim). */
+const PROFILES = {
+  oidc: { name: ['sub'], groups: ['groups'] },
+  'aws-sts': { name: ['sub'], groups: [], attributes: { account: '[https://sts.amazonaws.com/].aws_account' } },
+};
+
+const schema = z
+  .strictObject({
+    /** Expected `iss`, exactly. A token from another issuer → abstain. */
+    issuer: trustedUrl(),
+    /** The issuer's JWKS. Default: from `<issuer>/.well-known/openid-configuration`. */
+    jwksUrl: trustedUrl().optional(),
+    /** Accepted `aud` values (one must match). */
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    /** Accepted signature algorithms. Default: all asymmetric ones (never `none`, never HMAC). */
+    algorithms: z
+      .array(z.enum(ALGORITHMS, { error: (i) => `algorithm ${JSON.stringify(i.input)} not allowed (use ${ALGORITHMS.join(', ')})` }))
+      .min(1)
+      .default([...ALGORITHMS]),
+    /** Leeway for `exp`, `nbf` and `iat`. Default 30s. */
+    clockTolerance: duration('30s'),
+    /** Timeout for fetching discovery and keys. Default 5s. */
+    timeout: duration('5s'),
+    /** Default claim mapping. Default `oidc`. */
+    profile: z.enum(['oidc', 'aws-sts']).default('oidc'),
+    claims: z.unknown().optional(),
+  })
+  .transform((o, ctx) => {
+    const mapping = claimMappingSchema(PROFILES[o.profile]).safeParse(o.claims);
+    if (!mapping.success) {
+      for (const issue of mapping.error.issues) ctx.addIssue({ ...issue, path: ['claims', ...issue.path] } as never);
+      return z.NEVER;
+    }
+    return { ...o, claims: mapping.data };
+  });
+
+/**
+ * `jwt`: a JWT given as the Basic password or as a bearer token, verified
+ * against the issuer's keys (JWKS URL or discovery): signature with an allowed
+ * algorithm, `iss`, `aud`, `exp`/`nbf` with leeway. Not a JWT, or another
+ * issuer's → abstain; any verification failure → deny; keys unreachable → deny.
+ * Accepts AWS STS GetWebIdentityToken JWTs (`profile: aws-sts`).
+ */
+export const jwtAuthenticator: AuthenticatorFactory = (options, env) => {
+  const o = parseOptions(schema, options, env.configPath);
+  const keys = remoteKeys({ issuer: o.issuer, jwksUrl: o.jwksUrl, timeoutMs: o.timeout });
+
+  return {
+    name: env.name,
+    async authenticate(credentials: ClientCredentials): Promise<AuthDecision> {
+      const token = credentials.kind === 'basic' ? credentials.password.reveal() : credentials.token.reveal();
+      if (unverifiedIssuer(token) !== o.issuer) return { kind: 'abstain' };
+      let getKey;
+      try {
+        getKey = await keys();
+      } catch (err) {
+        env.logger.warn('issuer keys unavailable', { issuer: o.issuer, error: (err as Error).message });
+        return { kind: 'deny', reason: 'issuer keys unavailable' };
+      }
+      try {
+        const { payload } = await jwtVerify(token, getKey, {
+          issuer: o.issuer,
+          audience: o.audience,
+          algorithms: o.algorithms,
+          clockTolerance: o.clockTolerance / 1000,
+          requiredClaims: ['exp'],
+        });
+        const identity = identityFrom(payload as Record<string, unknown>, o.claims);
+        if (!identity) return { kind: 'deny', reason: 'token has no identity claim' };
+        return { kind: 'allow', identity: { ...identity, authenticator: env.name } };
+      } catch (err) {
+        return { kind: 'deny', reason: `token rejected: ${describe(err)}` };
+      }
+    },
+    async close() {},
+  } satisfies Authenticator;
+};
+
+/** `iss` of a JWT-shaped string, without verifying anything; undefined when it is not a JWT. */
+function unverifiedIssuer(token: string): string | undefined {
+  if (token.length > 16_384 || !/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) return undefined;
+  try {
+    const iss = decodeJwt(token).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof errors.JWKSNoMatchingKey) return 'no matching key';
+  if (err instanceof errors.JOSEError) return `${err.code}${err instanceof errors.JWTClaimValidationFailed ? ` (${err.claim})` : ''}`;
+  return 'verification failed';
+}
