@@ -170,7 +170,7 @@ function formatPath(path: string[]): string {
 
 function helpText(command: string, bindings: Binding[], configEnv: string): string {
   const rows = [
-    ['--config FILE', `YAML configuration file (env ${configEnv})`],
+    ['--config FILE', `YAML configuration file${configEnv ? ` (env ${configEnv})` : ''}`],
     ...bindings.map((b) => [`--${b.flag}${b.type === 'boolean' ? '' : ' VALUE'}`, `${b.help ?? ''}${b.env ? ` (env ${b.env})` : ''}`]),
   ];
   const width = Math.max(...rows.map(([f]) => f.length)) + 2;

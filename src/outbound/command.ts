@@ -1,0 +1,54 @@
+import type { Command } from '../cli/command';
+import { untilSignal } from '../cli/lifecycle';
+import { formatListenAddress } from '../config/address';
+import { createLogger } from '../log/logger';
+import { createRegistry, startMetricsServer } from '../metrics/server';
+import { startOutboundProxy } from './server';
+import { loadSettings } from './settings';
+import { createStsTokenSource } from './tokens';
+
+/**
+ * `imagegate outbound-proxy`: the drop-in for aws-outbound-jwt-proxy. Reads
+ * the same flags and variables, serves until SIGTERM/SIGINT, then drains.
+ */
+export const outboundProxyCommand: Command = {
+  name: 'outbound-proxy',
+  summary: 'forward HTTP requests with an AWS STS web-identity JWT (drop-in for aws-outbound-jwt-proxy)',
+  async run(argv) {
+    const { settings, help } = loadSettings(argv);
+    if (help !== undefined) {
+      process.stdout.write(help + '\n');
+      return 0;
+    }
+    const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
+    const registry = createRegistry();
+    const tokens = createStsTokenSource(settings, { registry, logger });
+    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger });
+    const fixed = proxy.router.fixedAudiences();
+    if (fixed) tokens.get(fixed).catch((err: Error) => logger.warn('first token not available yet', { audiences: fixed, error: err.message }));
+    const metrics = settings.metrics
+      ? await startMetricsServer({
+          listen: settings.metrics.listen,
+          path: settings.metrics.path,
+          registry,
+          probes: {
+            '/healthz': () => true,
+            '/readyz': async () => (fixed ? (await tokens.get(fixed), true) : true),
+          },
+        })
+      : undefined;
+    logger.info('outbound proxy listening', {
+      listen: formatListenAddress({ host: proxy.address.address, port: proxy.address.port }),
+      upstream: settings.upstreamHost?.authority ?? `header ${settings.hostHeader}`,
+      metrics: metrics ? formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) : 'disabled',
+    });
+
+    const signal = await untilSignal();
+    logger.info('shutting down; draining in-flight requests', { signal, graceMs: settings.shutdownGraceMs });
+    await proxy.close(settings.shutdownGraceMs);
+    await metrics?.close();
+    await tokens.close();
+    logger.info('stopped');
+    return 0;
+  },
+};

@@ -1,0 +1,125 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import type { Logger } from '../log/logger';
+import type { Secret } from '../log/secret';
+import { OutboundError, toOutboundError } from './errors';
+import { downstreamHeaders, upstreamHeaders, type InjectOptions } from './headers';
+import type { OutboundMetrics } from './metrics';
+import type { Route, Router } from './route';
+import type { TokenSource } from './token-source';
+import type { UpstreamAgents } from './upstream';
+
+/** What the request handler and the upgrade handler share. */
+export interface ForwardContext {
+  router: Router;
+  tokens: TokenSource;
+  agents: UpstreamAgents;
+  metrics: OutboundMetrics;
+  logger: Logger;
+  inject: InjectOptions;
+  upstreamTimeoutMs: number;
+}
+
+/**
+ * Resolves the route and the token of a request. Either failure is an
+ * OutboundError, and nothing has been sent upstream yet.
+ */
+export async function prepare(ctx: ForwardContext, req: IncomingMessage): Promise<{ route: Route; token: Secret }> {
+  let route: Route;
+  try {
+    route = ctx.router.resolve(req);
+  } catch (err) {
+    ctx.metrics.tokens.inc({ result: 'resolver_error' });
+    throw err;
+  }
+  try {
+    const token = await ctx.tokens(route.audiences);
+    ctx.metrics.tokens.inc({ result: 'ok' });
+    return { route, token };
+  } catch (err) {
+    ctx.metrics.tokens.inc({ result: 'fetch_error' });
+    throw new OutboundError('token', `audiences ${route.audiences.join(',')}: ${(err as Error).message ?? String(err)}`);
+  }
+}
+
+/** Path and query of the request, also when a client sent the absolute form (`GET http://host/path`). */
+export function requestPath(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  if (url.startsWith('/')) return url;
+  try {
+    const u = new URL(url);
+    return u.pathname + u.search;
+  } catch {
+    return '/';
+  }
+}
+
+/**
+ * The HTTP request handler: forwards the request with the token, streaming the
+ * body both ways (pipe backpressure, never buffered whole). The proxy answers
+ * itself only before the upstream's headers arrive; after that an upstream
+ * failure cuts the client connection.
+ */
+export function createForwarder(ctx: ForwardContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    res.once('finish', () => ctx.metrics.requests.inc({ status: String(res.statusCode), source: res.getHeader('x-outbound-proxy') ? 'proxy' : 'upstream' }));
+    prepare(ctx, req).then(
+      ({ route, token }) => relay(ctx, req, res, route, token),
+      (err) => fail(ctx, req, res, toOutboundError(err)),
+    );
+  };
+}
+
+function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: Route, token: Secret): void {
+  if (res.destroyed) return;
+  const headers = upstreamHeaders(req, route, token, ctx.inject);
+  const upReq = ctx.agents.request(route, { method: req.method, path: requestPath(req), headers });
+  const started = process.hrtime.bigint();
+  let headerTimer: NodeJS.Timeout | undefined;
+  const observe = (outcome: string) => ctx.metrics.upstreamLatency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+
+  upReq.once('finish', () => {
+    headerTimer = setTimeout(
+      () => upReq.destroy(new OutboundError('timeout', `no response headers from ${route.target.authority} within ${ctx.upstreamTimeoutMs} ms`)),
+      ctx.upstreamTimeoutMs,
+    );
+  });
+  upReq.once('response', (upRes) => {
+    clearTimeout(headerTimer);
+    observe('ok');
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes.headers));
+    pipeline(upRes, res, (err) => {
+      if (err && !res.destroyed) res.destroy();
+    });
+  });
+  upReq.on('error', (err) => {
+    clearTimeout(headerTimer);
+    req.unpipe(upReq);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const mapped = toOutboundError(err);
+    observe(mapped.kind);
+    fail(ctx, req, res, mapped, route);
+  });
+  res.once('close', () => {
+    clearTimeout(headerTimer);
+    if (!res.writableFinished) upReq.destroy();
+  });
+  req.pipe(upReq);
+}
+
+function fail(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, err: OutboundError, route?: Route): void {
+  const level = err.kind === 'token' || err.kind === 'upstream' || err.kind === 'timeout' ? 'warn' : 'info';
+  ctx.logger.log(level, 'request not forwarded', {
+    status: err.status,
+    reason: err.kind,
+    detail: err.detail,
+    method: req.method,
+    upstream: route?.target.authority,
+  });
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(err.status, { 'content-type': 'text/plain; charset=utf-8', 'x-outbound-proxy': err.kind });
+  res.end(err.body + '\n');
+}
