@@ -79,6 +79,10 @@ export const jwtAuthenticator: AuthenticatorFactory = (options, env) => {
         if (!identity) return { kind: 'deny', reason: 'token has no identity claim' };
         return { kind: 'allow', identity: { ...identity, authenticator: env.name } };
       } catch (err) {
+        if (keysUnavailable(err)) {
+          env.logger.warn('issuer keys unavailable', { issuer: o.issuer, error: (err as Error).message });
+          return { kind: 'deny', reason: 'issuer keys unavailable' };
+        }
         return { kind: 'deny', reason: `token rejected: ${describe(err)}` };
       }
     },
@@ -95,6 +99,11 @@ function unverifiedIssuer(token: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A failure to fetch or read the key set, as opposed to a token that does not verify. */
+function keysUnavailable(err: unknown): boolean {
+  return err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || !(err instanceof errors.JOSEError);
 }
 
 function describe(err: unknown): string {
