@@ -49,7 +49,7 @@ describe('cri forward: PullImage bytes', () => {
   it('keeps every byte kubelet sent except auth, and appends the chosen credentials', () => {
     const kubelet = kubeletPullRequest('127.0.0.1:5001/test/auth:1', { username: 'kubelet', password: 'from-secret' });
     const out = pullRequestBytes(kubelet.bytes, minted);
-    const tail = ld(2, Buffer.concat([ld(1, 'minted'), ld(2, 'm1nted-pass'), ld(4, '127.0.0.1:5001')]));
+    const tail = ld(2, Buffer.concat([ld(1, 'minted'), ld(2, 'm1nted-pass')]));
     assert.deepEqual(out, Buffer.concat([kubelet.withoutAuth, tail]));
   });
 
@@ -60,11 +60,19 @@ describe('cri forward: PullImage bytes', () => {
   });
 
   it('encodes AuthConfig so that the proto decodes the same credentials', () => {
-    const auth = { username: 'u', password: new Secret('p'), serverAddress: 'r', identityToken: new Secret('i'), registryToken: new Secret('t') };
+    const auth = { username: 'u', password: new Secret('p'), serverAddress: 'https://r:1', identityToken: new Secret('i'), registryToken: new Secret('t') };
     const bytes = pullRequestBytes(ld(1, ld(1, 'img')), auth);
     const decoded = pullImage.requestDeserialize(bytes);
-    assert.deepEqual(decoded.auth, { username: 'u', password: 'p', auth: '', serverAddress: 'r', identityToken: 'i', registryToken: 't' });
+    assert.deepEqual(decoded.auth, { username: 'u', password: 'p', auth: '', serverAddress: 'https://r:1', identityToken: 'i', registryToken: 't' });
     assert.equal(encodeAuthConfig({}).length, 0);
+  });
+
+  it('sends server_address only as a URL, which is how containerd reads it', () => {
+    for (const serverAddress of ['127.0.0.1:5001', 'registry.example', '123456789012.dkr.ecr.us-east-1.amazonaws.com']) {
+      const decoded = pullImage.requestDeserialize(pullRequestBytes(ld(1, ld(1, 'img')), { ...minted, serverAddress }));
+      assert.equal(decoded.auth?.serverAddress, '', serverAddress);
+      assert.equal(decoded.auth?.username, 'minted');
+    }
   });
 
   it('rejects malformed request bytes', () => {

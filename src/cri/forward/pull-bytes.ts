@@ -8,6 +8,12 @@ const PULL_IMAGE_AUTH_FIELD = 2;
 /**
  * Encodes credentials as a runtime.v1 AuthConfig message. The secrets are
  * revealed here because this is where they leave the process, to the runtime.
+ *
+ * `server_address` is sent only when it is a URL (`https://host`): containerd
+ * parses it as one and compares its host with the registry's, so a bare
+ * `host:port` fails the pull ("first path segment in URL cannot contain
+ * colon") and a bare `host` silently drops the credentials. The credentials
+ * were chosen for this pull's registry already, so nothing is lost.
  */
 export function encodeAuthConfig(auth: RegistryAuth): Buffer {
   const parts: Buffer[] = [];
@@ -16,7 +22,7 @@ export function encodeAuthConfig(auth: RegistryAuth): Buffer {
   };
   put(AuthConfigField.username, auth.username);
   put(AuthConfigField.password, auth.password?.reveal());
-  put(AuthConfigField.serverAddress, auth.serverAddress);
+  put(AuthConfigField.serverAddress, auth.serverAddress?.includes('://') ? auth.serverAddress : undefined);
   put(AuthConfigField.identityToken, auth.identityToken?.reveal());
   put(AuthConfigField.registryToken, auth.registryToken?.reveal());
   return Buffer.concat(parts);
