@@ -29,7 +29,7 @@ authenticatorContract('static (plain)', () => ({
 
 describe('static', () => {
   it('gives configured groups', async () => {
-    const d = await staticAuthenticator({ users: users() }, env).authenticate(basic('alice', 'alice-pw-1'), { clientIp: '::1' });
+    const d = await (await staticAuthenticator({ users: users() }, env)).authenticate(basic('alice', 'alice-pw-1'), { clientIp: '::1' });
     assert.deepEqual(d.kind === 'allow' && d.identity.groups, ['developers']);
   });
 
