@@ -1,0 +1,127 @@
+import { status } from '@grpc/grpc-js';
+import type Docker from 'dockerode';
+import type { Image } from '../../generated/runtime/v1/Image';
+import type { ImageFsInfoResponse } from '../../generated/runtime/v1/ImageFsInfoResponse';
+import type { ImageSpec__Output } from '../../generated/runtime/v1/ImageSpec';
+import { CriError } from '../errors';
+import type { CallContext, ImageBackend, ImageStatusResult, PullRequest } from '../image-backend';
+import { parseReference, repositoryOf, type ImageRef } from '../reference';
+import { toCriImage, verboseInfo } from './convert';
+import { connect, engineError, messageOf, statusOf, type DockerEndpoint } from './engine';
+import { DockerFsInfo, untilAborted } from './fs-info';
+import { dockerPull } from './pull';
+import { ImageUsers } from './users';
+
+export interface DockerBackendOptions {
+  endpoint: DockerEndpoint;
+  /** A pull that reports no progress for this long is aborted. */
+  pullProgressTimeoutMs: number;
+}
+
+/** The ImageBackend on Docker Engine's API, through dockerode. */
+export class DockerBackend implements ImageBackend {
+  readonly name = 'docker';
+  readonly #docker: Docker;
+  readonly #endpoint: DockerEndpoint;
+  readonly #fsInfo: DockerFsInfo;
+  readonly #users: ImageUsers;
+
+  constructor(private readonly options: DockerBackendOptions) {
+    this.#endpoint = options.endpoint;
+    this.#docker = connect(options.endpoint);
+    this.#fsInfo = new DockerFsInfo(this.#docker);
+    this.#users = new ImageUsers(this.#docker);
+  }
+
+  listImages(filter: ImageSpec__Output | undefined, ctx: CallContext): Promise<Image[]> {
+    return this.#call(ctx, async (signal) => {
+      const ref = filter?.image ? parseReference(filter.image) : undefined;
+      const filters = ref?.kind === 'name' ? JSON.stringify({ reference: [familiarRepository(repositoryOf(ref))] }) : undefined;
+      const images = await this.#docker.listImages({ filters, abortSignal: signal } as Docker.ListImagesOptions);
+      const users = await this.#users.forIds(images.map((image) => image.Id), signal);
+      return images.map((image) => toCriImage(image, users.get(image.Id)));
+    });
+  }
+
+  imageStatus(spec: ImageSpec__Output, verbose: boolean, ctx: CallContext): Promise<ImageStatusResult> {
+    return this.#call(ctx, async (signal) => {
+      const inspect = await this.#inspect(parseReference(spec.image));
+      if (!inspect) return {};
+      this.#users.remember(inspect.Id, inspect.Config?.User ?? '');
+      return { image: toCriImage(inspect, inspect.Config?.User), info: verbose ? verboseInfo(inspect) : undefined };
+    });
+  }
+
+  pullImage(pull: PullRequest, ctx: CallContext): Promise<string> {
+    return this.#call(ctx, async (signal) => {
+      const ref = parseReference(pull.request.image?.image ?? '');
+      if (ref.kind !== 'name') throw CriError.invalidArgument('cannot pull by image ID');
+      await dockerPull({ docker: this.#docker, endpoint: this.#endpoint, ref, auth: pull.auth, signal, progressTimeoutMs: this.options.pullProgressTimeoutMs });
+      const inspect = await this.#inspect(ref);
+      if (!inspect) throw new CriError(status.NOT_FOUND, `pulled ${pull.request.image?.image} but Docker Engine no longer has it`);
+      return inspect.Id;
+    });
+  }
+
+  removeImage(spec: ImageSpec__Output, ctx: CallContext): Promise<void> {
+    return this.#call(ctx, async (signal) => {
+      const inspect = await this.#inspect(parseReference(spec.image));
+      if (!inspect) return;
+      for (const name of [...(inspect.RepoTags ?? []), ...(inspect.RepoDigests ?? [])]) {
+        if (signal.aborted) throw signal.reason;
+        if (!name.startsWith('<none>')) await this.#remove(name);
+      }
+      await this.#remove(inspect.Id);
+    });
+  }
+
+  imageFsInfo(ctx: CallContext): Promise<ImageFsInfoResponse> {
+    return this.#call(ctx, (signal) => this.#fsInfo.get(signal));
+  }
+
+  async close(): Promise<void> {}
+
+  /** Image inspect, or undefined when Docker has no such image. */
+  async #inspect(ref: ImageRef): Promise<Docker.ImageInspectInfo | undefined> {
+    const name = ref.kind === 'id' ? ref.id : ref.digest ? `${repositoryOf(ref)}@${ref.digest}` : `${repositoryOf(ref)}:${ref.tag}`;
+    try {
+      return await this.#docker.getImage(name).inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Removes one name (or the ID); already gone is fine. */
+  async #remove(name: string): Promise<void> {
+    try {
+      await this.#docker.getImage(name).remove();
+    } catch (err) {
+      const code = statusOf(err);
+      if (code === 404) return;
+      if (code === 409) throw new CriError(status.FAILED_PRECONDITION, `cannot remove ${name}: ${messageOf(err)}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Runs one engine call with the caller's signal: the caller is answered as
+   * soon as the signal aborts, even when the engine does not answer (some
+   * dockerode calls cannot be aborted). Maps engine failures to CriError.
+   */
+  async #call<T>(ctx: CallContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    try {
+      return await untilAborted(work(ctx.signal), ctx.signal);
+    } catch (err) {
+      const mapped = engineError(err, this.#endpoint, ctx.signal);
+      if (mapped instanceof CriError) throw mapped;
+      throw new CriError(status.UNKNOWN, `Docker Engine at ${this.#endpoint.text}: ${messageOf(err)}`);
+    }
+  }
+}
+
+/** Docker's reference filter matches familiar names only: `busybox`, not `docker.io/library/busybox`. */
+function familiarRepository(repository: string): string {
+  return repository.replace(/^docker\.io\/(library\/)?/, '');
+}
