@@ -1,7 +1,11 @@
+import { hostpatchCommand } from '../../hostpatch/command';
 import { outboundProxyCommand } from '../outbound/command';
+import { registryCommand } from '../registry/command';
 import type { Command } from './command';
 
 /** Every subcommand, registered explicitly here and nowhere else. */
 export const commands: Command[] = [
+  hostpatchCommand,
   outboundProxyCommand,
+  registryCommand,
 ];

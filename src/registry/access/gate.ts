@@ -1,0 +1,92 @@
+import type { Logger } from '../../log/logger';
+import type { AuthContext, AuthDecision, ClientCredentials, Identity } from '../auth/authenticator';
+import type { AuthChain } from '../auth/chain';
+import { RegistryError } from '../errors';
+import type { RegistryMetrics } from '../metrics';
+import type { Authorizer } from './authorizer';
+import { loginName } from './credentials';
+import type { LoginLimiter } from './login-limiter';
+import type { ScopeEntry } from './scope';
+import { allows } from './scope';
+import type { IssuedToken, TokenIssuer } from './token-issuer';
+
+
+/** Who is calling: nobody, an identity the chain allowed, or the holder of a facade token. */
+export type Caller =
+  | { kind: 'anonymous' }
+  | { kind: 'identity'; identity: Identity }
+  | { kind: 'token'; subject: string; access: ScopeEntry[] };
+
+/** Builds the `WWW-Authenticate` value for a 401 (the realm depends on the request). */
+export type ChallengeFor = (scope?: string, error?: string) => string;
+
+export interface AccessGateOptions {
+  /** The ordered authenticator chain (auth/chain.ts); denies by default. */
+  chain: Pick<AuthChain, 'authenticate'>;
+  authorizer: Authorizer;
+  issuer: TokenIssuer;
+  limiter: LoginLimiter;
+  logger: Logger;
+  metrics?: RegistryMetrics;
+}
+
+/**
+ * Every access decision of the facade: runs the chain (rate-limited), reads
+ * facade tokens, checks `pull` on a repository, and issues tokens limited to
+ * the granted scope. Throws RegistryErrors only.
+ */
+export class AccessGate {
+  constructor(private readonly options: AccessGateOptions) {}
+
+  /** Runs the chain; a deny is UNAUTHORIZED, too many failures TOOMANYREQUESTS. */
+  async login(credentials: ClientCredentials, context: AuthContext, challenge: ChallengeFor): Promise<Identity> {
+    const { limiter, metrics, logger } = this.options;
+    const user = loginName(credentials);
+    const wait = limiter.blockedFor(context.clientIp, user);
+    if (wait > 0) {
+      metrics?.authDecisions.inc({ authenticator: 'limiter', result: 'ratelimited' });
+      throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins; try again later', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
+    }
+    const decision: AuthDecision = await this.options.chain.authenticate(credentials, context).catch((err: unknown) => {
+      logger.error('authenticator chain failed; denying', { error: (err as Error)?.message, user });
+      return { kind: 'deny', reason: 'chain failed' } as const;
+    });
+    if (decision.kind === 'allow') {
+      limiter.succeeded(context.clientIp, user);
+      return decision.identity;
+    }
+    limiter.failed(context.clientIp, user);
+    throw new RegistryError('UNAUTHORIZED', 'authentication required', undefined, { 'www-authenticate': challenge(undefined, 'invalid_token') });
+  }
+
+  /** Who sent a registry request: a facade token first, then the chain for anything else. */
+  async caller(credentials: ClientCredentials | undefined, context: AuthContext, challenge: ChallengeFor): Promise<Caller> {
+    if (!credentials) return { kind: 'anonymous' };
+    if (credentials.kind === 'bearer') {
+      const claims = await this.options.issuer.verify(credentials.token.reveal());
+      if (claims) return { kind: 'token', subject: claims.subject, access: claims.access };
+    }
+    return { kind: 'identity', identity: await this.login(credentials, context, challenge) };
+  }
+
+  /** Throws unless the caller may pull `repository`: 401 with a challenge for the scope, or 403 for a known identity without the right. */
+  requirePull(caller: Caller, repository: string, challenge: ChallengeFor): void {
+    const scope = `repository:${repository}:pull`;
+    const detail = [{ Type: 'repository', Name: repository, Action: 'pull' }];
+    if (caller.kind === 'token') {
+      if (allows(caller.access, repository, 'pull') || this.options.authorizer.actions(undefined, repository).has('pull')) return;
+      throw new RegistryError('UNAUTHORIZED', 'authentication required', detail, { 'www-authenticate': challenge(scope, 'insufficient_scope') });
+    }
+    const identity = caller.kind === 'identity' ? caller.identity : undefined;
+    if (this.options.authorizer.actions(identity, repository).has('pull')) return;
+    if (!identity) throw new RegistryError('UNAUTHORIZED', 'authentication required', detail, { 'www-authenticate': challenge(scope) });
+    throw new RegistryError('DENIED', 'requested access to the resource is denied', detail);
+  }
+
+  /** Issues a facade token for the granted part of the requested scopes (possibly nothing, as distribution does). */
+  async token(identity: Identity | undefined, requested: ScopeEntry[]): Promise<IssuedToken & { granted: ScopeEntry[] }> {
+    const granted = this.options.authorizer.grant(identity, requested);
+    const issued = await this.options.issuer.issue(identity?.name ?? '', granted);
+    return { ...issued, granted };
+  }
+}

@@ -1,0 +1,109 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { SignJWT, jwtVerify } from 'jose';
+import type { ScopeEntry } from './scope';
+
+/** What a verified facade token says. */
+export interface AccessClaims {
+  /** Identity name, or empty for an anonymous token. */
+  subject: string;
+  access: ScopeEntry[];
+  expiresAt: number;
+}
+
+export interface TokenIssuerOptions {
+  /** `iss` of the tokens, e.g. `imagegate-registry`. */
+  issuer: string;
+  /** `aud`: the service name advertised in the challenge. */
+  service: string;
+  ttlMs: number;
+  /** PEM file holding an EC P-256 private key; a fresh key is generated at start when absent (tokens then die with the process). */
+  keyFile?: string;
+  /** Most verified tokens remembered, so that a hot token is checked once. Default 10000. */
+  maxVerified?: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+  issuedAt: string;
+}
+
+/**
+ * Signs and verifies the facade's own short-lived access tokens (ES256 JWTs
+ * in Docker's token format: `access: [{type, name, actions}]`). Verification
+ * accepts only ES256 with this key, this issuer and this audience, unexpired —
+ * so `alg: none`, other keys, other services and stale tokens all fail.
+ */
+export class TokenIssuer {
+  readonly #private: KeyObject;
+  readonly #public: KeyObject;
+  readonly #verified = new Map<string, AccessClaims>();
+
+  constructor(private readonly options: TokenIssuerOptions) {
+    if (options.keyFile) {
+      this.#private = createPrivateKey(readFileSync(options.keyFile));
+      this.#public = createPublicKey(this.#private);
+    } else {
+      const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      this.#private = pair.privateKey;
+      this.#public = pair.publicKey;
+    }
+  }
+
+  async issue(subject: string, access: ScopeEntry[]): Promise<IssuedToken> {
+    const now = Math.floor(Date.now() / 1000);
+    const ttl = Math.max(60, Math.round(this.options.ttlMs / 1000));
+    const token = await new SignJWT({ access })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
+      .setIssuer(this.options.issuer)
+      .setAudience(this.options.service)
+      .setSubject(subject)
+      .setIssuedAt(now)
+      .setNotBefore(now - 5)
+      .setExpirationTime(now + ttl)
+      .setJti(randomUUID())
+      .sign(this.#private);
+    return { token, expiresIn: ttl, issuedAt: new Date(now * 1000).toISOString() };
+  }
+
+  /** The claims of a valid facade token, or undefined for anything else. */
+  async verify(token: string): Promise<AccessClaims | undefined> {
+    const known = this.#verified.get(token);
+    if (known) {
+      if (known.expiresAt > Date.now()) return known;
+      this.#verified.delete(token);
+      return undefined;
+    }
+    try {
+      const { payload } = await jwtVerify(token, this.#public, {
+        algorithms: ['ES256'],
+        issuer: this.options.issuer,
+        audience: this.options.service,
+        requiredClaims: ['exp', 'sub'],
+      });
+      const claims: AccessClaims = { subject: String(payload.sub), access: readAccess(payload.access), expiresAt: (payload.exp as number) * 1000 };
+      this.#remember(token, claims);
+      return claims;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #remember(token: string, claims: AccessClaims): void {
+    const max = this.options.maxVerified ?? 10_000;
+    if (this.#verified.size >= max) {
+      const now = Date.now();
+      for (const [t, c] of this.#verified) if (c.expiresAt <= now) this.#verified.delete(t);
+      while (this.#verified.size >= max) this.#verified.delete(this.#verified.keys().next().value as string);
+    }
+    this.#verified.set(token, claims);
+  }
+}
+
+function readAccess(value: unknown): ScopeEntry[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((a): a is { type: string; name: string; actions: unknown[] } => typeof a?.type === 'string' && typeof a?.name === 'string' && Array.isArray(a?.actions))
+    .map((a) => ({ type: a.type, name: a.name, actions: a.actions.filter((x): x is string => typeof x === 'string') }));
+}

@@ -1,0 +1,75 @@
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Command } from '../cli/command';
+import { untilSignal } from '../cli/lifecycle';
+import { formatListenAddress } from '../config/address';
+import { type Binding, loadConfig } from '../config/load';
+import { createLogger } from '../log/logger';
+import { createRegistry, startMetricsServer } from '../metrics/server';
+import { registrySchema } from './config';
+import { defaultRegistryConfig, defaultStateDir, ensureDemoUser } from './default-config';
+import { startRegistry } from './server';
+
+const schema = z.object({
+  registry: registrySchema,
+  log: z
+    .object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info'), format: z.enum(['json', 'text']).default('json') })
+    .prefault({}),
+});
+
+const bindings: Binding[] = [
+  { flag: 'listen', env: 'IMAGEGATE_REGISTRY_LISTEN', path: 'registry.listen', help: 'listen address (default :5050)' },
+  { flag: 'url', env: 'IMAGEGATE_REGISTRY_URL', path: 'registry.url', help: 'public base URL, e.g. https://registry.example.com' },
+  { flag: 'tls-cert', env: 'IMAGEGATE_REGISTRY_TLS_CERT', path: 'registry.tls.cert', help: 'PEM certificate (with --tls-key: serve HTTPS)' },
+  { flag: 'tls-key', env: 'IMAGEGATE_REGISTRY_TLS_KEY', path: 'registry.tls.key', help: 'PEM private key' },
+  { flag: 'metrics-listen', env: 'IMAGEGATE_REGISTRY_METRICS_LISTEN', path: 'registry.metricsListen', help: 'metrics/health listener (default 127.0.0.1:9105; "" = off)' },
+  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'log.level', help: 'error, warn, info (default) or debug' },
+  { flag: 'log-format', env: 'IMAGEGATE_LOG_FORMAT', path: 'log.format', help: 'json (default) or text' },
+];
+
+/**
+ * `imagegate registry`: the Docker Registry v2 pull facade. With no config
+ * file it runs the embedded default (Docker Hub under `hub/`, a demo user).
+ */
+export const registryCommand: Command = {
+  name: 'registry',
+  summary: 'serve a Docker Registry v2 pull facade over configured upstreams with pluggable authentication',
+  async run(argv) {
+    const file = configFile(argv);
+    const stateDir = defaultStateDir();
+    const defaults = file ? {} : { registry: defaultRegistryConfig(stateDir) };
+    const { config, helpRequested, help } = loadConfig({ command: 'registry', schema, bindings, argv, defaults });
+    if (helpRequested) {
+      process.stdout.write(help + '\n');
+      return 0;
+    }
+    const logger = createLogger({ level: config.log.level, format: config.log.format, defaultMeta: { component: 'registry' } });
+    if (!file) ensureDemoUser(stateDir, logger);
+    const registry = createRegistry();
+    const baseDir = file ? dirname(resolve(file)) : process.cwd();
+    const facade = await startRegistry(config.registry, { logger, registry, baseDir });
+    let ready = true;
+    const metricsListen = config.registry.metricsListen;
+    const metrics = metricsListen
+      ? await startMetricsServer({ listen: metricsListen, registry, probes: { '/healthz': () => true, '/readyz': () => ready } })
+      : undefined;
+    logger.info('registry facade listening', {
+      url: facade.url,
+      upstreams: config.registry.upstreams.map((u) => `${u.prefix || '*'} → ${u.name}`),
+      metrics: metrics ? formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) : 'disabled',
+    });
+    const signal = await untilSignal();
+    ready = false;
+    logger.info('shutting down; finishing in-flight pulls', { signal, graceMs: config.registry.limits.shutdownGrace });
+    await facade.close();
+    await metrics?.close();
+    logger.info('stopped');
+    return 0;
+  },
+};
+
+function configFile(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (i >= 0) return argv[i].includes('=') ? argv[i].slice('--config='.length) : argv[i + 1];
+  return process.env.IMAGEGATE_CONFIG || undefined;
+}

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { listenAddress } from '../config/address';
+import { duration } from '../config/duration';
+
+const secretSource = {
+  /** The value itself in the file (prefer `…File` or `…Env`). */
+  value: z.string().min(1).optional(),
+  /** A file holding the value (trailing newline ignored). */
+  file: z.string().min(1).optional(),
+  /** An environment variable holding the value. */
+  env: z.string().min(1).optional(),
+};
+
+const exactlyOne = (o: Record<string, unknown>) => ['value', 'file', 'env'].filter((k) => o[k] !== undefined).length === 1;
+
+/** Credentials the facade presents upstream; exactly one kind. Default `{anonymous: {}}`. */
+const upstreamAuth = z
+  .strictObject({
+    anonymous: z.strictObject({}).optional(),
+    /** User name and password: sent as Basic, or traded for a token when the upstream challenges with Bearer. */
+    basic: z.strictObject({ username: z.string().min(1), password: z.strictObject(secretSource).refine(exactlyOne, 'give exactly one of value, file, env') }).optional(),
+    /** A fixed bearer token. */
+    static: z.strictObject({ token: z.strictObject(secretSource).refine(exactlyOne, 'give exactly one of value, file, env') }).optional(),
+    /** ECR authorization tokens minted by the image service's `ecr` credential provider (registry from the upstream URL). */
+    ecr: z.strictObject({ roleArn: z.string().optional() }).optional(),
+  })
+  .refine((a) => Object.values(a).filter((v) => v !== undefined).length === 1, 'give exactly one of anonymous, basic, static, ecr');
+
+const upstream = z.strictObject({
+  /** Unique name, for logs and metrics. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" or "-"'),
+  /** Facade path prefix served by this upstream (`hub`, `team-a`); empty = every name no longer prefix claims. */
+  prefix: z.string().regex(/^([a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*)?$/, 'a repository path such as team-a or org/team').default(''),
+  /** Base URL of the upstream registry. */
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** Prepended to names upstream (`library` for Docker Hub official images). Default none. */
+  repositoryPrefix: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/).optional(),
+  /** Until response headers, and the longest pause in a body. Default 30s. */
+  timeout: duration('30s'),
+  /** Blob redirects to storage: `follow` (the facade streams them) or `pass` (the client follows). Default follow. */
+  redirects: z.enum(['follow', 'pass']).default('follow'),
+  /** PEM file of extra CAs trusted for this upstream. */
+  caFile: z.string().optional(),
+  /** Other hosts (`host[:port]`) whose token realm may receive this upstream's credentials. */
+  realmHosts: z.array(z.string()).default([]),
+  auth: upstreamAuth.default({ anonymous: {} }),
+});
+
+const rule = z.strictObject({
+  identity: z.string().optional(),
+  group: z.string().optional(),
+  claims: z.record(z.string(), z.string()).optional(),
+  repositories: z.array(z.string().min(1)).min(1),
+  /** Default [pull]. */
+  actions: z.array(z.enum(['pull', '*'])).default(['pull']),
+});
+
+/** The `registry` section of the configuration, with every default. */
+export const registrySchema = z.strictObject({
+  /** Where the facade listens. Default `:5050`. */
+  listen: listenAddress(':5050'),
+  /** Public base URL (`https://registry.example.com`), used in the token realm and Link headers. Default: from each request. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  /** TLS (required by Docker for any registry not on loopback). Both or neither. */
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  /** Express `trust proxy` (true, a hop count, or addresses) for X-Forwarded-*. Default false. */
+  trustProxy: z.union([z.boolean(), z.number(), z.string()]).default(false),
+  /** Listener for /metrics, /healthz, /readyz. Default `127.0.0.1:9105`; empty string turns it off. */
+  metricsListen: z.union([z.literal(''), listenAddress()]).prefault('127.0.0.1:9105'),
+  /** The service name in challenges and the audience of facade tokens. Default `imagegate-registry`. */
+  service: z.string().min(1).default('imagegate-registry'),
+  token: z
+    .strictObject({
+      /** Lifetime of facade access tokens. Default 5m. */
+      ttl: duration('5m'),
+      /** `iss` of facade tokens. Default `imagegate-registry`. */
+      issuer: z.string().min(1).default('imagegate-registry'),
+      /** PEM EC P-256 private key signing tokens; share it between replicas. Default: generated at start. */
+      keyFile: z.string().optional(),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** The authenticator chain (see the authenticators below). Default empty: every login is denied. */
+      chain: z.array(z.unknown()).default([]),
+      /** Authorization rules; deny by default. */
+      rules: z.array(rule).default([]),
+      /** Repository globs anyone may pull without credentials. Default none. */
+      anonymousPull: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  rateLimit: z
+    .strictObject({
+      /** Default 1m. */
+      window: duration('1m'),
+      /** Failed logins per client address and user name per window. Default 10. */
+      perClientAndUser: z.number().int().positive().default(10),
+      /** Failed logins per client address per window. Default 100. */
+      perClient: z.number().int().positive().default(100),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest request header block. Default 16384. */
+      maxHeaderBytes: z.number().int().min(1024).default(16384),
+      /** Largest `POST /token` body. Default 8192. */
+      maxBodyBytes: z.number().int().min(256).default(8192),
+      /** Time allowed to finish in-flight requests at shutdown. Default 30s. */
+      shutdownGrace: duration('30s'),
+    })
+    .prefault({}),
+  cache: z
+    .strictObject({
+      /** Manifests by digest kept in memory. Default 4096. */
+      maxEntries: z.number().int().nonnegative().default(4096),
+      /** Bytes of manifests kept in memory. Default 64 MiB. */
+      maxBytes: z.number().int().nonnegative().default(64 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** The upstream registries, by path prefix. */
+  upstreams: z.array(upstream).min(1, 'needs at least one upstream'),
+});
+
+export type RegistryConfig = z.output<typeof registrySchema>;
+export type UpstreamConfig = RegistryConfig['upstreams'][number];
+export type UpstreamAuthConfig = UpstreamConfig['auth'];

@@ -1,0 +1,40 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../../log/logger';
+import { RegistryError } from '../errors';
+
+/**
+ * The one place errors become HTTP responses: a RegistryError is written as
+ * `{"errors":[{code, message, detail}]}` with its status and headers; a body
+ * too large is SIZE_INVALID; anything else is logged and answered with a
+ * generic UNKNOWN 500 that says nothing about the cause. When the response
+ * has already started (a blob stream broke), the connection is cut.
+ */
+export function errorBoundary(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const error = toRegistryError(err, logger, req.method, req.path);
+    res.status(error.status);
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    const body = JSON.stringify({ errors: [{ code: error.code, message: error.message, detail: error.detail ?? null }] });
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+/** Answers every path that is not part of the facade. */
+export const notFound: RequestHandler = (_req, _res, next) => {
+  next(new RegistryError('NAME_UNKNOWN', 'not found'));
+};
+
+function toRegistryError(err: unknown, logger: Logger, method: string, path: string): RegistryError {
+  if (err instanceof RegistryError) return err;
+  const type = (err as { type?: unknown })?.type;
+  if (type === 'entity.too.large') return new RegistryError('SIZE_INVALID', 'request body too large');
+  if (typeof type === 'string' && type.startsWith('entity.')) return new RegistryError('UNSUPPORTED', 'unreadable request body');
+  logger.error('request failed', { method, path: path.slice(0, 300), error: (err as Error)?.message, stack: (err as Error)?.stack });
+  return new RegistryError('UNKNOWN', 'internal error');
+}

@@ -1,0 +1,43 @@
+import { RegistryError } from '../errors';
+import type { UpstreamResponse } from '../upstream/upstream';
+
+/** Largest tag list read from an upstream. */
+const MAX_TAGS_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Reads an upstream tag list and restates it under the facade's name.
+ * `next` is the query (`n`, `last`) of the upstream's `Link: rel="next"`, to
+ * be re-issued against the facade's own URL.
+ */
+export async function readTags(answer: UpstreamResponse, facadeName: string): Promise<{ body: string; next?: string }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of answer.body ?? []) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_TAGS_BYTES) {
+      answer.body?.destroy();
+      throw new RegistryError('UNAVAILABLE', 'upstream tag list too large');
+    }
+    chunks.push(chunk as Buffer);
+  }
+  let doc: { tags?: unknown };
+  try {
+    doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tags?: unknown };
+  } catch {
+    throw new RegistryError('UNAVAILABLE', 'upstream sent an unreadable tag list');
+  }
+  const tags = Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === 'string') : [];
+  return { body: JSON.stringify({ name: facadeName, tags }), next: nextQuery(answer.headers.link) };
+}
+
+function nextQuery(link: string | undefined): string | undefined {
+  const m = link ? /<([^>]*)>\s*;\s*rel="?next"?/.exec(link) : null;
+  if (!m) return undefined;
+  const upstream = new URL(m[1], 'http://upstream.invalid');
+  const query = new URLSearchParams();
+  for (const key of ['n', 'last']) {
+    const v = upstream.searchParams.get(key);
+    if (v !== null) query.set(key, v);
+  }
+  return query.toString();
+}

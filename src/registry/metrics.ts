@@ -1,0 +1,31 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { decisionCounter } from './auth/chain-metrics';
+
+/** The facade's Prometheus metrics, registered once on a registry. */
+export class RegistryMetrics {
+  /** Client requests by route (`manifest`, `blob`, `tags`, `token`…), method and status. */
+  readonly requests: Counter<'route' | 'method' | 'status'>;
+  /** Time until an upstream's response headers arrive. */
+  readonly upstreamLatency: Histogram<'upstream' | 'kind' | 'status'>;
+  /** Body bytes relayed from upstreams to clients. */
+  readonly bytes: Counter<'upstream' | 'kind'>;
+  /** Client authentication decisions (the chain's counter, shared): the facade adds `ratelimited`. */
+  readonly authDecisions: Counter<'authenticator' | 'result'>;
+  /** Manifest cache lookups by result (`hit`, `miss`, `shared`). */
+  readonly cache: Counter<'result'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = new Counter({ name: 'imagegate_registry_requests_total', help: 'Registry facade requests', labelNames: ['route', 'method', 'status'], registers });
+    this.upstreamLatency = new Histogram({
+      name: 'imagegate_registry_upstream_seconds',
+      help: 'Upstream response time until headers',
+      labelNames: ['upstream', 'kind', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.bytes = new Counter({ name: 'imagegate_registry_bytes_streamed_total', help: 'Bytes relayed from upstreams', labelNames: ['upstream', 'kind'], registers });
+    this.authDecisions = decisionCounter({ registry }) as Counter<'authenticator' | 'result'>;
+    this.cache = new Counter({ name: 'imagegate_registry_manifest_cache_total', help: 'Manifest-by-digest cache lookups', labelNames: ['result'], registers });
+  }
+}

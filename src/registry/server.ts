@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { Registry } from 'prom-client';
+import { ConfigError } from '../config/errors';
+import type { Logger } from '../log/logger';
+import { AccessGate } from './access/gate';
+import { Authorizer } from './access/authorizer';
+import { LoginLimiter } from './access/login-limiter';
+import { TokenIssuer } from './access/token-issuer';
+import type { AuthChain } from './auth/chain';
+import { createAuthChain } from './auth/chain';
+import type { RegistryConfig } from './config';
+import { createApp } from './http/app';
+import { RegistryMetrics } from './metrics';
+import { type BuildEnv, buildRouter } from './upstream/build';
+
+export interface RegistryDeps {
+  logger: Logger;
+  /** Prometheus registry the facade's metrics go to. */
+  registry: Registry;
+  /** Folder relative paths in the config are resolved against (the config file's). */
+  baseDir: string;
+  /** A chain to use instead of building one from `auth.chain` (tests). */
+  chain?: AuthChain;
+  /** ECR credentials for upstreams configured with `auth.ecr`. */
+  ecr?: BuildEnv['ecr'];
+}
+
+export interface RunningRegistry {
+  address: AddressInfo;
+  /** `http(s)://host:port` of the listener. */
+  url: string;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest and releases everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds the facade from its configuration and starts listening. Configuration problems are ConfigErrors. */
+export async function startRegistry(config: RegistryConfig, deps: RegistryDeps): Promise<RunningRegistry> {
+  const { logger } = deps;
+  const metrics = new RegistryMetrics(deps.registry);
+  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr: deps.ecr });
+  const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
+  const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, keyFile: config.token.keyFile && resolve(deps.baseDir, config.token.keyFile) });
+  const limiter = new LoginLimiter({ windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient });
+  const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, logger, metrics });
+  let ready = true;
+  const app = createApp({
+    gate, router, logger, metrics, service: config.service, url: config.url, trustProxy: config.trustProxy,
+    maxBodyBytes: config.limits.maxBodyBytes, ready: () => ready,
+  });
+  const serverOptions = { maxHeaderSize: config.limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 };
+  const server = config.tls
+    ? https.createServer({ ...serverOptions, cert: readTls(config.tls.cert, deps.baseDir, 'registry.tls.cert'), key: readTls(config.tls.key, deps.baseDir, 'registry.tls.key') }, app)
+    : http.createServer(serverOptions, app);
+  await new Promise<void>((done, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) => fail(new ConfigError('registry.listen', `cannot listen: ${err.code ?? err.message}`)));
+    server.listen(config.listen.port, config.listen.host, () => done());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    url: `${config.tls ? 'https' : 'http'}://${host}:${address.port}`,
+    close(graceMs = config.limits.shutdownGrace) {
+      closing ??= (async () => {
+        ready = false;
+        const closed = new Promise<void>((done) => server.close(() => done()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await closed;
+        clearTimeout(timer);
+        await Promise.allSettled([router.close(), deps.chain ? Promise.resolve() : chain.close()]);
+      })();
+      return closing;
+    },
+  };
+}
+
+function readTls(file: string, baseDir: string, setting: string): Buffer {
+  try {
+    return readFileSync(resolve(baseDir, file));
+  } catch (err) {
+    throw new ConfigError(setting, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}

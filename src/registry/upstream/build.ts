@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../../config/errors';
+import { Secret } from '../../log/secret';
+import type { UpstreamAuthConfig, UpstreamConfig } from '../config';
+import type { RegistryMetrics } from '../metrics';
+import { type UpstreamCredentials, anonymous, fromPassword, fromToken } from './credentials';
+import { createAgents } from './http-client';
+import { HttpUpstream } from './http-upstream';
+import { ManifestCache, type ManifestCacheOptions } from './manifest-cache';
+import { type Route, UpstreamRouter } from './router';
+import { UpstreamAuth } from './upstream-auth';
+
+export interface BuildEnv {
+  /** Folder relative file paths are resolved against. */
+  baseDir: string;
+  metrics?: RegistryMetrics;
+  cache: ManifestCacheOptions;
+  /** Builds ECR credentials for an upstream (the image service's `ecr` provider); absent when not available. */
+  ecr?: (url: URL, options: { roleArn?: string }, setting: string) => UpstreamCredentials;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Builds the router from `registry.upstreams`: each entry an HttpUpstream
+ * with its own connection pool, timeout and credentials, behind a manifest
+ * cache. Problems are ConfigErrors naming `registry.upstreams[i].…`.
+ */
+export function buildRouter(upstreams: UpstreamConfig[], env: BuildEnv): UpstreamRouter {
+  const names = new Set<string>();
+  const prefixes = new Set<string>();
+  const routes: Route[] = upstreams.map((u, i) => {
+    const path = `registry.upstreams[${i}]`;
+    if (names.has(u.name)) throw new ConfigError(`${path}.name`, `duplicate upstream name "${u.name}"`);
+    if (prefixes.has(u.prefix)) throw new ConfigError(`${path}.prefix`, `prefix "${u.prefix}" is already served by another upstream`);
+    names.add(u.name);
+    prefixes.add(u.prefix);
+    const url = new URL(u.url);
+    const ca = u.caFile ? readText(resolve(env.baseDir, u.caFile), `${path}.caFile`) : undefined;
+    const agents = createAgents(256, ca);
+    const credentials = credentialsFor(u.auth, url, `${path}.auth`, env);
+    const auth = new UpstreamAuth({ upstream: u.name, registryUrl: url, credentials, agents, timeoutMs: u.timeout, realmHosts: u.realmHosts });
+    const http = new HttpUpstream({ name: u.name, url, timeoutMs: u.timeout, redirects: u.redirects, auth, agents, metrics: env.metrics });
+    return { prefix: u.prefix, repositoryPrefix: u.repositoryPrefix, upstream: new ManifestCache(http, { ...env.cache, metrics: env.metrics }) };
+  });
+  return new UpstreamRouter(routes);
+}
+
+function credentialsFor(auth: UpstreamAuthConfig, url: URL, path: string, env: BuildEnv): UpstreamCredentials {
+  if (auth.basic) return fromPassword(auth.basic.username, secretFrom(auth.basic.password, `${path}.basic.password`, env));
+  if (auth.static) return fromToken(secretFrom(auth.static.token, `${path}.static.token`, env));
+  if (auth.ecr) {
+    if (!env.ecr) throw new ConfigError(`${path}.ecr`, 'ECR credentials are not available in this build');
+    return env.ecr(url, auth.ecr, `${path}.ecr`);
+  }
+  return anonymous;
+}
+
+/** Reads a secret from the config value, a file or an environment variable. */
+function secretFrom(source: { value?: string; file?: string; env?: string }, path: string, env: BuildEnv): Secret {
+  if (source.value !== undefined) return new Secret(source.value);
+  if (source.file !== undefined) return new Secret(readText(resolve(env.baseDir, source.file), `${path}.file`).replace(/\r?\n$/, ''));
+  const value = (env.env ?? process.env)[source.env as string];
+  if (!value) throw new ConfigError(`${path}.env`, `environment variable ${source.env} is not set`);
+  return new Secret(value);
+}
+
+function readText(file: string, setting: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(setting, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}

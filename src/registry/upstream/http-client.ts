@@ -1,0 +1,77 @@
+import http from 'node:http';
+import https from 'node:https';
+import { RegistryError } from '../errors';
+
+export interface SendOptions {
+  method: string;
+  headers: Record<string, string>;
+  /** Until the response headers arrive, and the longest pause while the body streams. */
+  timeoutMs: number;
+  agents: Agents;
+  /** Extra TLS trust (PEM) for https upstreams. */
+  ca?: string;
+}
+
+/** One keep-alive agent per scheme, owned by one upstream. */
+export interface Agents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+/** Pooled keep-alive agents; `maxSockets` bounds the connections to one host. */
+export function createAgents(maxSockets = 256, ca?: string): Agents {
+  return {
+    http: new http.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' }),
+    https: new https.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo', ca }),
+  };
+}
+
+/**
+ * Sends one request (no body) and resolves with the response once its
+ * headers arrive. A network failure or timeout rejects with UNAVAILABLE naming
+ * only the upstream, never the URL's query or any header.
+ */
+export function send(url: URL, options: SendOptions, upstream: string): Promise<http.IncomingMessage> {
+  const secure = url.protocol === 'https:';
+  const lib = secure ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, {
+      method: options.method,
+      headers: options.headers,
+      agent: secure ? options.agents.https : options.agents.http,
+      timeout: options.timeoutMs,
+    });
+    const fail = (why: string) =>
+      reject(new RegistryError('UNAVAILABLE', `upstream ${upstream} is unavailable`, { upstream, reason: why }));
+    req.once('timeout', () => {
+      req.destroy();
+      fail('timeout');
+    });
+    req.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? 'network error'));
+    req.once('response', (res) => {
+      res.socket?.setTimeout(options.timeoutMs);
+      resolve(res);
+    });
+    req.end();
+  });
+}
+
+/** Reads a small body (an error document, a token) up to `limit` bytes; more is an error. */
+export async function readSmall(res: http.IncomingMessage, limit = 64 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      res.destroy();
+      throw new Error(`response body larger than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Drains and discards a body so that the connection can be reused. */
+export function discard(res: http.IncomingMessage): void {
+  res.resume();
+}

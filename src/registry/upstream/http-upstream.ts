@@ -1,0 +1,165 @@
+import type http from 'node:http';
+import { RegistryError, isErrorCode } from '../errors';
+import type { RegistryMetrics } from '../metrics';
+import { type Agents, createAgents, discard, readSmall, send } from './http-client';
+import type { Upstream, UpstreamRequest, UpstreamResponse } from './upstream';
+import type { UpstreamAuth } from './upstream-auth';
+
+/** What to do when an upstream redirects a blob to storage. */
+export type RedirectMode = 'pass' | 'follow';
+
+export interface HttpUpstreamOptions {
+  name: string;
+  /** Base URL of the registry, e.g. `https://registry-1.docker.io`. */
+  url: URL;
+  timeoutMs: number;
+  redirects: RedirectMode;
+  auth: UpstreamAuth;
+  agents?: Agents;
+  metrics?: RegistryMetrics;
+}
+
+/** Response headers relayed to clients; everything else (cookies, server banners) stays behind. */
+const RELAYED = ['content-type', 'content-length', 'docker-content-digest', 'etag', 'content-range', 'accept-ranges', 'last-modified', 'link', 'oci-filters-applied'];
+const MAX_HOPS = 5;
+
+/** An upstream registry reached over HTTP(S): the real thing behind the decorators. */
+export class HttpUpstream implements Upstream {
+  readonly name: string;
+  readonly #agents: Agents;
+
+  constructor(private readonly options: HttpUpstreamOptions) {
+    this.name = options.name;
+    this.#agents = options.agents ?? createAgents();
+  }
+
+  async fetch(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const url = this.#url(request);
+    const method = request.kind === 'manifest' || request.kind === 'blob' ? request.method : 'GET';
+    const headers: Record<string, string> = {};
+    if (request.kind === 'manifest' && request.accept.length > 0) headers.accept = request.accept.join(', ');
+    if (request.kind === 'blob' && request.range) headers.range = request.range;
+    if (request.kind === 'tags' || request.kind === 'referrers') headers.accept = 'application/json';
+    const scope = `repository:${request.repository}:pull`;
+    const started = process.hrtime.bigint();
+    let res = await this.#send(url, method, headers, scope);
+    if (res.statusCode === 401 && this.options.auth.challenged(header(res, 'www-authenticate'), scope)) {
+      discard(res);
+      res = await this.#send(url, method, headers, scope);
+    }
+    res = await this.#redirects(res, url, method, headers, scope);
+    const status = res.statusCode ?? 502;
+    this.options.metrics?.upstreamLatency.observe(
+      { upstream: this.name, kind: request.kind, status: String(status) },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+    if (status >= 300 && status < 400 && res.headers.location) {
+      discard(res);
+      return { status: 307, headers: {}, location: new URL(res.headers.location, url).href };
+    }
+    if (status !== 200 && status !== 206 && status !== 304) throw await this.#error(res, request);
+    return { status, headers: relayed(res), body: method === 'HEAD' ? (discard(res), undefined) : res };
+  }
+
+  async close(): Promise<void> {
+    this.#agents.http.destroy();
+    this.#agents.https.destroy();
+  }
+
+  async #send(url: URL, method: string, headers: Record<string, string>, scope: string): Promise<http.IncomingMessage> {
+    const authorization = await this.options.auth.header(scope);
+    const all = authorization ? { ...headers, authorization } : headers;
+    return send(url, { method, headers: all, timeoutMs: this.options.timeoutMs, agents: this.#agents }, this.name);
+  }
+
+  /** Follows storage redirects when configured to: relative Locations resolved, Authorization dropped once the host changes. */
+  async #redirects(res: http.IncomingMessage, url: URL, method: string, headers: Record<string, string>, scope: string): Promise<http.IncomingMessage> {
+    let current = res;
+    let at = url;
+    for (let hop = 0; hop < MAX_HOPS && this.options.redirects === 'follow'; hop++) {
+      const status = current.statusCode ?? 0;
+      const location = current.headers.location;
+      if (![301, 302, 303, 307, 308].includes(status) || !location) return current;
+      discard(current);
+      const next = new URL(location, at);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError('UNAVAILABLE', `upstream ${this.name} sent an unusable redirect`);
+      const nextMethod = status === 303 ? 'GET' : method;
+      current =
+        next.host === this.options.url.host
+          ? await this.#send(next, nextMethod, headers, scope)
+          : await send(next, { method: nextMethod, headers, timeoutMs: this.options.timeoutMs, agents: this.#agents }, this.name);
+      at = next;
+    }
+    return current;
+  }
+
+  #url(request: UpstreamRequest): URL {
+    const base = this.options.url.href.replace(/\/+$/, '');
+    const repo = request.repository;
+    switch (request.kind) {
+      case 'manifest':
+        return new URL(`${base}/v2/${repo}/manifests/${request.reference}`);
+      case 'blob':
+        return new URL(`${base}/v2/${repo}/blobs/${request.digest}`);
+      case 'tags': {
+        const url = new URL(`${base}/v2/${repo}/tags/list`);
+        if (request.n !== undefined) url.searchParams.set('n', request.n);
+        if (request.last !== undefined) url.searchParams.set('last', request.last);
+        return url;
+      }
+      case 'referrers': {
+        const url = new URL(`${base}/v2/${repo}/referrers/${request.digest}`);
+        if (request.artifactType !== undefined) url.searchParams.set('artifactType', request.artifactType);
+        return url;
+      }
+    }
+  }
+
+  /** Turns an upstream failure into the client's error: the upstream's own OCI code when it sent one. */
+  async #error(res: http.IncomingMessage, request: UpstreamRequest): Promise<RegistryError> {
+    const status = res.statusCode ?? 502;
+    let code: unknown;
+    let message: string | undefined;
+    if (request.kind === 'manifest' && request.method === 'HEAD') discard(res);
+    else {
+      const body = await readSmall(res, 16 * 1024).catch(() => Buffer.alloc(0));
+      try {
+        const first = (JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] }).errors?.[0];
+        code = first?.code;
+        message = typeof first?.message === 'string' ? first.message.slice(0, 200) : undefined;
+      } catch {
+        // not an OCI error document
+      }
+    }
+    if (status === 401 || status === 403) {
+      return new RegistryError('DENIED', `upstream ${this.name} denied access`, { upstream: this.name, status });
+    }
+    if (status === 429) {
+      const retry = header(res, 'retry-after');
+      return new RegistryError('TOOMANYREQUESTS', `upstream ${this.name} is rate limiting`, undefined, retry ? { 'retry-after': retry } : { 'retry-after': '60' });
+    }
+    if (status === 416) return new RegistryError('RANGE_INVALID', 'requested range not satisfiable');
+    if (status >= 500) return new RegistryError('UNAVAILABLE', `upstream ${this.name} is unavailable`, { upstream: this.name, status });
+    if (isErrorCode(code) && code !== 'UNAUTHORIZED' && code !== 'DENIED') return new RegistryError(code, message ?? code.toLowerCase());
+    if (status === 404) {
+      if (request.kind === 'blob') return new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry');
+      if (request.kind === 'manifest') return new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown');
+      return new RegistryError('NAME_UNKNOWN', 'repository name not known to registry');
+    }
+    return new RegistryError('UNAVAILABLE', `upstream ${this.name} answered ${status}`, { upstream: this.name, status });
+  }
+}
+
+function header(res: http.IncomingMessage, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function relayed(res: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of RELAYED) {
+    const v = header(res, name);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+import { Secret } from '../../log/secret';
+import { RegistryError } from '../errors';
+import { type Challenge, parseChallenge } from './challenge';
+import type { UpstreamCredentials, UpstreamSecret } from './credentials';
+import { type Agents, readSmall, send } from './http-client';
+
+interface CachedToken {
+  token: Secret;
+  expiresAt: number;
+}
+
+export interface UpstreamAuthOptions {
+  upstream: string;
+  registryUrl: URL;
+  credentials: UpstreamCredentials;
+  agents: Agents;
+  timeoutMs: number;
+  /** Token realms on other hosts that may receive the credentials (the registry's own domain always may). */
+  realmHosts?: string[];
+  /** Most scopes whose tokens are kept. Default 1024. */
+  maxTokens?: number;
+}
+
+/** Seconds a token is treated as expired early, so that it is not used at the edge. */
+const EXPIRY_MARGIN_MS = 10_000;
+
+/**
+ * Authenticates the facade to one upstream, the way a Docker client does:
+ * Basic until the upstream challenges, then the challenge's scheme; for
+ * Bearer, a token from the realm per scope, cached until it expires and
+ * fetched once when many requests need it at the same moment.
+ */
+export class UpstreamAuth {
+  #challenge: Challenge | undefined;
+  readonly #tokens = new Map<string, CachedToken>();
+  readonly #inflight = new Map<string, Promise<CachedToken>>();
+
+  constructor(private readonly options: UpstreamAuthOptions) {}
+
+  /** The `Authorization` value for a request needing `scope`, or undefined for none. */
+  async header(scope: string): Promise<string | undefined> {
+    const secret = await this.options.credentials();
+    if (secret.kind === 'token') return `Bearer ${secret.token.reveal()}`;
+    const challenge = this.#challenge;
+    if (challenge?.scheme === 'bearer' && challenge.params.realm) {
+      const token = await this.#token(challenge, scope, secret);
+      return `Bearer ${token.token.reveal()}`;
+    }
+    if (secret.kind === 'password') return basic(secret.username, secret.password);
+    return undefined;
+  }
+
+  /** Learns from a 401: true when the challenge is new or the token was stale, so that one retry may succeed. */
+  challenged(wwwAuthenticate: string | undefined, scope: string): boolean {
+    const challenge = parseChallenge(wwwAuthenticate);
+    if (!challenge) return false;
+    const known = this.#challenge;
+    this.#challenge = challenge;
+    if (challenge.scheme === 'bearer') {
+      const key = tokenKey(challenge, scope);
+      const had = this.#tokens.delete(key);
+      return had || known?.scheme !== 'bearer' || known.params.realm !== challenge.params.realm;
+    }
+    return known?.scheme !== challenge.scheme;
+  }
+
+  async #token(challenge: Challenge, scope: string, secret: UpstreamSecret): Promise<CachedToken> {
+    const key = tokenKey(challenge, scope);
+    const cached = this.#tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached;
+    let pending = this.#inflight.get(key);
+    if (!pending) {
+      pending = this.#fetchToken(challenge, scope, secret).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, pending);
+    }
+    const token = await pending;
+    this.#remember(key, token);
+    return token;
+  }
+
+  #remember(key: string, token: CachedToken): void {
+    const max = this.options.maxTokens ?? 1024;
+    if (this.#tokens.size >= max && !this.#tokens.has(key)) {
+      const now = Date.now();
+      for (const [k, t] of this.#tokens) if (t.expiresAt <= now) this.#tokens.delete(k);
+      if (this.#tokens.size >= max) this.#tokens.delete(this.#tokens.keys().next().value as string);
+    }
+    this.#tokens.set(key, token);
+  }
+
+  async #fetchToken(challenge: Challenge, scope: string, secret: UpstreamSecret): Promise<CachedToken> {
+    const { upstream } = this.options;
+    let realm: URL;
+    try {
+      realm = new URL(challenge.params.realm);
+    } catch {
+      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unusable token realm`);
+    }
+    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
+      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unusable token realm`);
+    }
+    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+    realm.searchParams.set('scope', scope);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (secret.kind === 'password' && this.#realmAllowed(realm)) {
+      headers.authorization = basic(secret.username, secret.password);
+      realm.searchParams.set('account', secret.username);
+    }
+    const started = Date.now();
+    const res = await send(realm, { method: 'GET', headers, timeoutMs: this.options.timeoutMs, agents: this.options.agents }, upstream);
+    const body = await readSmall(res).catch(() => Buffer.alloc(0));
+    if (res.statusCode !== 200) {
+      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} refused the facade's credentials`, { upstream, status: res.statusCode });
+    }
+    let doc: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    try {
+      doc = JSON.parse(body.toString('utf8')) as typeof doc;
+    } catch {
+      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unreadable token`);
+    }
+    const token = doc.token ?? doc.access_token;
+    if (!token) throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent no token`);
+    const issuedAt = doc.issued_at ? Date.parse(doc.issued_at) : NaN;
+    const from = Number.isFinite(issuedAt) ? Math.min(issuedAt, Date.now()) : started;
+    const lifetime = Math.max(60, Number(doc.expires_in) || 60) * 1000;
+    return { token: new Secret(token), expiresAt: from + lifetime - EXPIRY_MARGIN_MS };
+  }
+
+  /** Credentials go only to the registry's own host or domain, or to hosts listed in the config (distribution's realmAllowed). */
+  #realmAllowed(realm: URL): boolean {
+    const own = this.options.registryUrl.hostname;
+    if (realm.hostname === own || (this.options.realmHosts ?? []).includes(realm.host)) return true;
+    return registrableDomain(realm.hostname) !== undefined && registrableDomain(realm.hostname) === registrableDomain(own);
+  }
+}
+
+function tokenKey(challenge: Challenge, scope: string): string {
+  return `${challenge.params.realm}\n${challenge.params.service ?? ''}\n${scope}`;
+}
+
+function basic(username: string, password: Secret): string {
+  return `Basic ${Buffer.from(`${username}:${password.reveal()}`).toString('base64')}`;
+}
+
+/** The last two labels of a DNS name (`auth.docker.io` → `docker.io`); undefined for IP addresses. */
+function registrableDomain(host: string): string | undefined {
+  if (/^[\d.]+$/.test(host) || host.includes(':')) return undefined;
+  const labels = host.split('.');
+  return labels.length >= 2 ? labels.slice(-2).join('.') : undefined;
+}
