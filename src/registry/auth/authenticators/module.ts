@@ -36,7 +36,13 @@ export const moduleAuthenticator: AuthenticatorFactory = async (options, env) =>
   }
   const factory = factoryOf(mod);
   if (!factory) throw new ConfigError(at, `${file}: exports no factory (a default export function, or a function named create)`);
-  const authenticator = await factory(o.options, { ...env, configPath: `${env.configPath}.options` });
+  let authenticator: unknown;
+  try {
+    authenticator = await factory(o.options, { ...env, configPath: `${env.configPath}.options` });
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${env.configPath}.options`, `${file}: ${(err as Error)?.message ?? String(err)}`);
+  }
   if (!isAuthenticator(authenticator)) {
     throw new ConfigError(at, `${file}: the factory returned no authenticator (an object with authenticate() and close())`);
   }
