@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import type { Command } from '../src/cli/command';
+import { untilSignal } from '../src/cli/lifecycle';
+import { duration } from '../src/config/duration';
+import { loadConfig, type Binding } from '../src/config/load';
+import { ConfigError } from '../src/config/errors';
+import { createLogger } from '../src/log/logger';
+import { RefusalError, RolledBackError } from './errors';
+import { markNode } from './kube-api';
+import type { PatcherOptions } from './options';
+import { Patcher } from './patcher';
+import { readStatus } from './status';
+import { watch } from './watch';
+
+const schema = z.object({
+  /** Where the host's / is mounted. */
+  hostRoot: z.string().min(1).default('/'),
+  /** Host path of imagegate's socket. */
+  socket: z.string().startsWith('/', 'must be an absolute host path').default('/run/imagegate/imagegate.sock'),
+  kubeletVersion: z.string().optional(),
+  mode: z.enum(['auto', 'config', 'flag']).default('auto'),
+  /** How long apply waits for imagegate to answer ImageFsInfo. */
+  wait: duration().default(300_000),
+  healthzUrl: z.url().default('http://127.0.0.1:10248/healthz'),
+  /** How long kubelet has to become healthy after a restart. */
+  healthzTimeout: duration().default(120_000),
+  watchdog: z.object({
+    /** How often the host watchdog checks the heartbeat. */
+    interval: duration().default(10_000),
+    /** How long without a heartbeat before it reverts. */
+    timeout: duration().default(30_000),
+  }).prefault({}),
+  /** Keep running after apply: renew the heartbeat, re-apply after a watchdog revert or reboot. */
+  watch: z.boolean().default(false),
+  nodeName: z.string().optional(),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+}).refine((c) => c.watchdog.timeout >= c.watchdog.interval, { path: ['watchdog', 'timeout'], message: 'must be at least watchdog.interval' })
+  .refine((c) => c.watchdog.interval >= 2000, { path: ['watchdog', 'interval'], message: 'must be at least 2s' });
+
+const bindings: Binding[] = [
+  { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted (default /)" },
+  { flag: 'socket', env: 'IMAGEGATE_SOCKET', path: 'socket', help: "host path of imagegate's socket (default /run/imagegate/imagegate.sock)" },
+  { flag: 'kubelet-version', env: 'IMAGEGATE_KUBELET_VERSION', path: 'kubeletVersion', help: 'kubelet version, e.g. 1.30 (default: read from the node object)' },
+  { flag: 'mode', env: 'IMAGEGATE_HOSTPATCH_MODE', path: 'mode', help: 'auto | config (imageServiceEndpoint, kubelet ≥ 1.27) | flag (--image-service-endpoint)' },
+  { flag: 'wait', env: 'IMAGEGATE_HOSTPATCH_WAIT', path: 'wait', help: 'how long apply waits for imagegate to answer ImageFsInfo (default 5m)' },
+  { flag: 'healthz-url', env: 'IMAGEGATE_KUBELET_HEALTHZ', path: 'healthzUrl', help: "kubelet's healthz (default http://127.0.0.1:10248/healthz)" },
+  { flag: 'healthz-timeout', env: 'IMAGEGATE_HEALTHZ_TIMEOUT', path: 'healthzTimeout', help: 'time for kubelet to become healthy before rollback (default 2m)' },
+  { flag: 'watchdog-interval', env: 'IMAGEGATE_WATCHDOG_INTERVAL', path: 'watchdog.interval', help: 'host watchdog check interval (default 10s)' },
+  { flag: 'watchdog-timeout', env: 'IMAGEGATE_WATCHDOG_TIMEOUT', path: 'watchdog.timeout', help: 'revert after imagegate is silent this long (default 30s)' },
+  { flag: 'watch', env: 'IMAGEGATE_HOSTPATCH_WATCH', path: 'watch', type: 'boolean', help: 'apply, then keep the heartbeat and re-apply after a revert (DaemonSet mode)' },
+  { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
+  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
+];
+
+const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
+
+/** `imagegate hostpatch apply | revert | status`: the node patcher (see README, section install). */
+export const hostpatchCommand: Command = {
+  name: 'hostpatch',
+  summary: "apply | revert | status: point this node's kubelet at imagegate, safely",
+  async run(argv) {
+    const [action, ...rest] = argv;
+    const loaded = loadConfig({ command: `hostpatch ${action ?? '<apply|revert|status>'}`, schema, bindings, argv: rest });
+    if (loaded.helpRequested || action === undefined || action === '--help') {
+      process.stdout.write(loaded.help + '\n');
+      return action === undefined ? 2 : 0;
+    }
+    const c = loaded.config;
+    const log = createLogger({ level: c.logLevel, defaultMeta: { component: 'hostpatch' } });
+    const opts: PatcherOptions = {
+      hostRoot: c.hostRoot, socket: c.socket, kubeletVersion: c.kubeletVersion, mode: c.mode, waitMs: c.wait,
+      healthzUrl: c.healthzUrl, healthzTimeoutMs: c.healthzTimeout,
+      watchdog: { intervalMs: c.watchdog.interval, timeoutMs: c.watchdog.timeout }, nodeName: c.nodeName, log,
+    };
+    const patcher = new Patcher(opts);
+    try {
+      switch (action) {
+        case 'apply': {
+          if (c.watch) {
+            await watch(patcher, opts, Math.min(5000, c.watchdog.interval / 2), untilSignal());
+            return EXIT.ok;
+          }
+          const result = await patcher.apply();
+          await markNode(log, c.nodeName, 'applied', { result, at: new Date().toISOString() });
+          process.stdout.write(`${result}\n`);
+          return EXIT.ok;
+        }
+        case 'revert': {
+          const result = await patcher.revert();
+          await markNode(log, c.nodeName, 'reverted', { result, at: new Date().toISOString() });
+          process.stdout.write(`${result}\n`);
+          return EXIT.ok;
+        }
+        case 'status':
+          process.stdout.write(JSON.stringify(await readStatus(patcher.host, () => patcher.connect()), null, 2) + '\n');
+          return EXIT.ok;
+        default:
+          throw new ConfigError('hostpatch', `unknown action "${action}" (use apply, revert or status)`);
+      }
+    } catch (err) {
+      if (err instanceof RefusalError) {
+        log.error('refused', { action, reason: err.message });
+        process.stderr.write(`imagegate hostpatch ${action}: refused: ${err.message}\n`);
+        await markNode(log, c.nodeName, 'refused', { action, error: err.message, at: new Date().toISOString() });
+        return EXIT.refused;
+      }
+      if (err instanceof RolledBackError) {
+        process.stderr.write(`imagegate hostpatch ${action}: ${err.message}\n`);
+        await markNode(log, c.nodeName, 'rolled-back', { error: err.message, at: new Date().toISOString() });
+        return EXIT.rolledBack;
+      }
+      throw err;
+    }
+  },
+};

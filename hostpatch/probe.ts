@@ -1,0 +1,44 @@
+import http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import { criProto } from '../src/cri/proto';
+
+/**
+ * Asks the image service at a Unix socket for ImageFsInfo, the call kubelet
+ * makes at start-up to validate its image endpoint. Resolves true only on
+ * a successful answer within `timeoutMs`.
+ */
+export async function imageFsInfoAnswers(socketPath: string, timeoutMs = 3000): Promise<boolean> {
+  const Client = criProto().runtime.v1.ImageService;
+  const client = new Client(`unix://${socketPath}`, grpc.credentials.createInsecure());
+  try {
+    return await new Promise<boolean>((resolve) => {
+      client.imageFsInfo({}, { deadline: Date.now() + timeoutMs }, (err) => resolve(!err));
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** GETs a kubelet healthz URL; true on `200 ok`. */
+export function healthzOk(url: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'ok'));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/** Calls `check` every `everyMs` until it resolves true or `timeoutMs` passes; resolves whether it did. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, everyMs = 500): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() + everyMs > deadline) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
