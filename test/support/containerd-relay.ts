@@ -42,6 +42,11 @@ abstract class Relay {
     if (this.#server.listening) await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  /** Copies client bytes upstream; subclasses may watch them. */
+  protected pipeUp(client: net.Socket, upstream: net.Socket): void {
+    client.pipe(upstream);
+  }
+
   /** Copies upstream bytes to the client; subclasses may slow it down. */
   protected pipeDown(upstream: net.Socket, client: net.Socket): void {
     upstream.pipe(client);
@@ -59,7 +64,7 @@ abstract class Relay {
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
+    this.pipeUp(client, upstream);
     this.pipeDown(upstream, client);
   }
 }
@@ -124,6 +129,9 @@ export class ThrottledTcpRelay extends Relay {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** Bytes passed down to clients so far: it stops growing when nobody is downloading. */
+  bytesDown = 0;
+
   protected override pipeDown(upstream: net.Socket, client: net.Socket): void {
     const slice = 16 * 1024;
     let sending = false;
@@ -143,6 +151,7 @@ export class ThrottledTcpRelay extends Relay {
           return;
         }
         client.write(part);
+        this.bytesDown += part.length;
         setTimeout(next, (part.length / this.bytesPerSecond) * 1000);
       };
       next();
