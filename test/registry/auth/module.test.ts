@@ -46,7 +46,7 @@ describe('module (fixture plugins)', () => {
   ];
   for (const [what, options, message] of failures) {
     it(`fails start-up (never skips the plugin) on ${what}`, async () => {
-      await assert.rejects(moduleAuthenticator(options, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      await assert.rejects(Promise.resolve().then(() => moduleAuthenticator(options, env)), (err: unknown) => err instanceof ConfigError && message.test(err.message));
     });
   }
 });
