@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Upstreams for the registry facade's tests and benchmark, all on loopback:
+#   127.0.0.1:5010  docker-registry, htpasswd Basic auth (user upstream / upstream-s3cret), storage A
+#   127.0.0.1:5011  docker-registry, `auth: token` (service imagegate-upstream), storage B
+#   127.0.0.1:5012  its test token issuer (test/registry/support/token-issuer.ts; same user), GET /stats counts tokens
+#   127.0.0.1:5013  nginx in front of 5010 that redirects blob GETs (307) to another host: 127.0.0.2:5015
+#   127.0.0.1:5014  docker-registry, open, over storage A (the "storage" behind the redirects)
+#   127.0.0.2:5015  nginx "storage host": proxies to 5014, refuses (400) any request carrying Authorization, as S3 does
+#   127.0.0.1:5016  nginx in front of 5010 that redirects blob GETs with a RELATIVE Location (/_storage/…, served from 5014)
+# Test images are copied from the open registry of 20-registries.sh (127.0.0.1:5000) to 5010 and 5011:
+# test/busybox:1 (also :2, :3 and an OCI-format :oci) and test/large:1.
+# Logs and storage under .ci/work/registry-upstreams/. Safe to run twice.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work="$PWD/.ci/work/registry-upstreams"
+mkdir -p "$work"
+user=upstream
+password=upstream-s3cret
+
+status_of() { curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$1/v2/" || true; }
+wait_for() { # ADDR EXPECTED WHAT LOG
+  for _ in $(seq 1 50); do
+    [ "$(status_of "$1")" = "$2" ] && { echo "$3 up on $1"; return 0; }
+    sleep 0.2
+  done
+  echo "$3 did not start on $1; last log lines:" >&2
+  tail -20 "$4" >&2
+  return 1
+}
+
+# registry NAME ADDR EXPECTED STORAGE AUTH_YAML
+registry() {
+  local name=$1 addr=$2 expected=$3 storage=$4 auth_yaml=$5 dir="$work/$1"
+  if [ "$(status_of "$addr")" = "$expected" ]; then echo "registry $name already answering on $addr"; return 0; fi
+  mkdir -p "$dir" "$storage"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+  formatter: text
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $storage
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $addr
+  secret: imagegate-ci-$name
+$auth_yaml
+YAML
+  nohup /usr/bin/docker-registry serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 &
+  echo $! >"$dir/pid"
+  wait_for "$addr" "$expected" "registry $name" "$dir/registry.log"
+}
+
+# --- token keys and issuer ----------------------------------------------------
+if [ ! -s "$work/token-key.pem" ]; then
+  openssl ecparam -name prime256v1 -genkey -noout -out "$work/token-key.ec.pem" 2>/dev/null
+  openssl pkcs8 -topk8 -nocrypt -in "$work/token-key.ec.pem" -out "$work/token-key.pem"
+  openssl req -new -x509 -key "$work/token-key.pem" -out "$work/token-cert.pem" -days 3650 -subj /CN=imagegate-test-issuer 2>/dev/null
+fi
+if ! curl -s -m 2 -o /dev/null http://127.0.0.1:5012/stats; then
+  nohup node_modules/.bin/tsx test/registry/support/token-issuer.ts 5012 "$work/token-key.pem" "$user" "$password" >>"$work/token-issuer.log" 2>&1 &
+  echo $! >"$work/token-issuer.pid"
+  for _ in $(seq 1 50); do curl -s -m 1 -o /dev/null http://127.0.0.1:5012/stats && break; sleep 0.2; done
+  curl -s -m 2 -o /dev/null http://127.0.0.1:5012/stats || { echo "token issuer did not start" >&2; tail -20 "$work/token-issuer.log" >&2; exit 1; }
+  echo "token issuer up on 127.0.0.1:5012"
+fi
+
+# --- registries ---------------------------------------------------------------
+[ -s "$work/users.htpasswd" ] || htpasswd -Bbn "$user" "$password" >"$work/users.htpasswd"
+registry htpasswd 127.0.0.1:5010 401 "$work/storage-a" "auth:
+  htpasswd:
+    realm: imagegate-upstream
+    path: $work/users.htpasswd"
+registry token 127.0.0.1:5011 401 "$work/storage-b" "auth:
+  token:
+    realm: http://127.0.0.1:5012/token
+    service: imagegate-upstream
+    issuer: imagegate-test-issuer
+    rootcertbundle: $work/token-cert.pem"
+registry storage 127.0.0.1:5014 200 "$work/storage-a" ""
+
+# --- nginx: redirecting fronts and the storage host --------------------------
+if [ "$(status_of 127.0.0.1:5013)" != 401 ]; then
+  mkdir -p "$work/nginx/tmp"
+  cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log $work/nginx/access.log;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  proxy_buffering off;
+  proxy_request_buffering off;
+  proxy_http_version 1.1;
+  server {
+    listen 127.0.0.1:5013;
+    location ~ ^/v2/.+/blobs/sha256:[a-f0-9]+\$ {
+      if (\$request_method = GET) { return 307 http://127.0.0.2:5015\$request_uri; }
+      proxy_pass http://127.0.0.1:5010;
+    }
+    location / { proxy_pass http://127.0.0.1:5010; }
+  }
+  server {
+    listen 127.0.0.2:5015;
+    location / {
+      if (\$http_authorization) { return 400 '<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>'; }
+      proxy_pass http://127.0.0.1:5014;
+    }
+  }
+  server {
+    listen 127.0.0.1:5016;
+    absolute_redirect off;
+    location ~ ^/v2/.+/blobs/sha256:[a-f0-9]+\$ {
+      if (\$request_method = GET) { return 307 /_storage\$request_uri; }
+      proxy_pass http://127.0.0.1:5010;
+    }
+    location /_storage/ { proxy_pass http://127.0.0.1:5014/; }
+    location / { proxy_pass http://127.0.0.1:5010; }
+  }
+}
+NGINX
+  if [ -s "$work/nginx/nginx.pid" ] && kill -0 "$(cat "$work/nginx/nginx.pid")" 2>/dev/null; then
+    nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -s reload
+  else
+    nginx -p "$work/nginx" -c "$work/nginx/nginx.conf"
+  fi
+  wait_for 127.0.0.1:5013 401 "nginx redirecting front" "$work/nginx/error.log"
+fi
+
+# --- test images --------------------------------------------------------------
+copy() { # SRC_REF DEST_HOST DEST_REF [extra skopeo flags]
+  local src=$1 host=$2 dest=$3
+  shift 3
+  skopeo inspect --tls-verify=false --creds "$user:$password" --raw "docker://$host/$dest" >/dev/null 2>&1 && return 0
+  skopeo copy -q --src-tls-verify=false --dest-tls-verify=false --dest-creds "$user:$password" "$@" \
+    "docker://127.0.0.1:5000/$src" "docker://$host/$dest"
+}
+for host in 127.0.0.1:5010 127.0.0.1:5011; do
+  for tag in 1 2 3; do copy test/busybox:1 "$host" "test/busybox:$tag"; done
+  copy test/busybox:1 "$host" test/busybox:oci --format oci
+  copy test/large:1 "$host" test/large:1
+done
+echo "registry upstreams ready (logs under $work)"
