@@ -1,0 +1,61 @@
+import type { Command } from '../cli/command';
+import { untilSignal } from '../cli/lifecycle';
+import { formatListenAddress } from '../config/address';
+import { createLogger } from '../log/logger';
+import { createRegistry, startMetricsServer } from '../metrics/server';
+import { createBackend } from './backends';
+import { buildPullCredentials, loadImageServiceConfig } from './config';
+import { createRpcMetrics } from './grpc/metrics';
+import { ImageService } from './image-service';
+import { CriServer } from './server';
+
+/**
+ * `imagegate image-service`: serves the CRI ImageService for kubelet on a
+ * Unix socket until SIGTERM/SIGINT, then shuts down gracefully and exits 0.
+ */
+export const imageServiceCommand: Command = {
+  name: 'image-service',
+  summary: "serve the CRI image service on a Unix socket for kubelet's imageServiceEndpoint",
+  async run(argv) {
+    const { config, helpRequested, help } = loadImageServiceConfig(argv);
+    if (helpRequested) {
+      process.stdout.write(help + '\n');
+      return 0;
+    }
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat, defaultMeta: { component: 'image-service' } });
+    const registry = createRegistry();
+    const service = new ImageService({
+      backend: createBackend(config, logger),
+      credentials: buildPullCredentials(config, logger),
+      pinnedImages: config.pinnedImages,
+      logger,
+    });
+    const metrics = await startMetricsServer({
+      listen: config.metricsListen,
+      registry,
+      probes: { '/healthz': () => true, '/readyz': () => true },
+    });
+    let server: CriServer;
+    try {
+      server = await CriServer.start({
+        socket: config.socket,
+        socketMode: config.socketMode,
+        service,
+        logger,
+        metrics: createRpcMetrics(registry),
+        gracePeriodMs: config.gracePeriod,
+      });
+    } catch (err) {
+      await metrics.close();
+      await service.close();
+      throw err;
+    }
+    logger.info('metrics listening', { listen: formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) });
+
+    const signal = await untilSignal();
+    logger.info('shutting down; letting in-flight calls finish', { signal, gracePeriodMs: config.gracePeriod });
+    await server.stop();
+    await metrics.close();
+    return 0;
+  },
+};

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { listenAddress, type ListenAddress } from '../config/address';
+import { duration } from '../config/duration';
+import { loadConfig, type Binding, type Loaded } from '../config/load';
+import { kubeletOnly, type PullCredentials } from '../credentials/pull-credentials';
+import type { Logger } from '../log/logger';
+import { backendNames } from './backends';
+import { parseDockerHost } from './docker/engine';
+import { parseCriEndpoint } from './forward/endpoint';
+import { parseReference } from './reference';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * The image service's settings. YAML keys are the field names; each default
+ * is written beside its field.
+ */
+export const imageServiceSchema = z.object({
+  /** Unix socket kubelet dials. Default /run/imagegate/imagegate.sock. */
+  socket: z.string().min(1, 'must not be empty').default('/run/imagegate/imagegate.sock'),
+  /** Permission bits of the socket, octal text (`0660`) or a number. Default 0660. */
+  socketMode: z
+    .union([z.number().int(), z.string()])
+    .default('0660')
+    .transform((value, ctx) => {
+      const mode = typeof value === 'number' ? value : /^0?[0-7]{3}$/.test(value) ? parseInt(value, 8) : NaN;
+      if (!(mode >= 0 && mode <= 0o777)) {
+        ctx.addIssue({ code: 'custom', message: `not a file mode: "${value}" (use octal, e.g. 0660)` });
+        return z.NEVER;
+      }
+      return mode;
+    }),
+  /** Where images live: `docker` (Docker Engine) or another registered backend. Default docker. */
+  backend: z
+    .string()
+    .default('docker')
+    .superRefine((name, ctx) => {
+      if (!backendNames().includes(name)) ctx.addIssue({ code: 'custom', message: `unknown backend "${name}"; one of: ${backendNames().join(', ')}` });
+    }),
+  /** Docker Engine endpoint: unix:///path, tcp://host:port or /path. Default unix:///var/run/docker.sock. */
+  dockerHost: z
+    .string()
+    .default('unix:///var/run/docker.sock')
+    .refine((text) => parseDockerHost(text) !== undefined, { message: 'use unix:///path/to/docker.sock or tcp://host:port' }),
+  /** The runtime's CRI socket the `cri` backend forwards to (containerd, CRI-O): unix:///path or tcp://host:port. Default unix:///run/containerd/containerd.sock. */
+  criEndpoint: z
+    .string()
+    .default('unix:///run/containerd/containerd.sock')
+    .superRefine((text, ctx) => {
+      try {
+        parseCriEndpoint(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  /** Images reported as pinned (never garbage-collected by kubelet), e.g. the sandbox image. Default none. */
+  pinnedImages: z
+    .array(z.string())
+    .default([])
+    .superRefine((refs, ctx) => {
+      refs.forEach((ref, i) => {
+        try {
+          parseReference(ref);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: [i], message: (err as Error).message });
+        }
+      });
+    }),
+  /** A pull that reports no progress for this long is aborted. Default 1m. */
+  pullProgressTimeout: duration('1m'),
+  /** How long shutdown waits for in-flight calls. Default 30s. */
+  gracePeriod: duration('30s'),
+  /** Loopback address of the Prometheus /metrics listener. Default 127.0.0.1:9464. */
+  metricsListen: listenAddress('127.0.0.1:9464').refine((a: ListenAddress) => a.host !== undefined && LOOPBACK.test(a.host), {
+    message: 'must be a loopback address (127.0.0.1:port or [::1]:port)',
+  }),
+  /** error, warn, info or debug. Default info. */
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  /** json or text. Default json. */
+  logFormat: z.enum(['json', 'text']).default('json'),
+  /** Credential rules (see the credentials section); absent means kubelet's own credentials only. */
+  credentials: z.unknown().optional(),
+});
+
+export type ImageServiceConfig = z.output<typeof imageServiceSchema>;
+
+/** Flags and environment variables of `imagegate image-service`. */
+export const imageServiceBindings: Binding[] = [
+  { flag: 'socket', env: 'IMAGEGATE_SOCKET', path: 'socket', help: 'Unix socket to serve on (default /run/imagegate/imagegate.sock)' },
+  { flag: 'socket-mode', env: 'IMAGEGATE_SOCKET_MODE', path: 'socketMode', help: 'socket permission bits, octal (default 0660)' },
+  { flag: 'backend', env: 'IMAGEGATE_BACKEND', path: 'backend', help: 'image backend: docker or cri (default docker)' },
+  { flag: 'cri-endpoint', env: 'IMAGEGATE_CRI_ENDPOINT', path: 'criEndpoint', help: 'runtime CRI socket for --backend cri (default unix:///run/containerd/containerd.sock)' },
+  { flag: 'docker-host', env: 'IMAGEGATE_DOCKER_HOST', path: 'dockerHost', help: 'Docker Engine endpoint (default unix:///var/run/docker.sock)' },
+  { flag: 'pinned-image', env: 'IMAGEGATE_PINNED_IMAGES', path: 'pinnedImages', type: 'list', help: 'image reported as pinned; repeat or comma-separate' },
+  { flag: 'pull-progress-timeout', env: 'IMAGEGATE_PULL_PROGRESS_TIMEOUT', path: 'pullProgressTimeout', help: 'abort a pull without progress for this long (default 1m)' },
+  { flag: 'grace-period', env: 'IMAGEGATE_GRACE_PERIOD', path: 'gracePeriod', help: 'time in-flight calls get on shutdown (default 30s)' },
+  { flag: 'metrics-listen', env: 'IMAGEGATE_METRICS_LISTEN', path: 'metricsListen', help: 'loopback host:port for /metrics (default 127.0.0.1:9464)' },
+  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error, warn, info or debug (default info)' },
+  { flag: 'log-format', env: 'IMAGEGATE_LOG_FORMAT', path: 'logFormat', help: 'json or text (default json)' },
+];
+
+/** Loads and validates the settings from flags, IMAGEGATE_* variables and the YAML file; throws ConfigError. */
+export function loadImageServiceConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Loaded<ImageServiceConfig> {
+  return loadConfig({ command: 'image-service', schema: imageServiceSchema, bindings: imageServiceBindings, argv, env });
+}
+
+/**
+ * The one place PullCredentials are built from the configuration. Without a
+ * `credentials` section every pull uses what kubelet sent.
+ */
+export function buildPullCredentials(_config: ImageServiceConfig, _logger: Logger): PullCredentials {
+  return kubeletOnly;
+}
