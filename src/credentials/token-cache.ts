@@ -1,0 +1,177 @@
+import { systemClock, type Clock, type Timer } from './clock';
+
+/** A minted token and when it stops being valid. */
+export interface Minted<T> {
+  value: T;
+  /** Epoch ms. The cache never hands the value out at or after this instant. */
+  expiresAt: number;
+}
+
+/** How early one kind of token is refreshed. */
+export interface RefreshPolicy {
+  /** Refresh this many ms before expiry; never more than half the lifetime. Default half the lifetime. */
+  skewMs?: number;
+}
+
+/** What the cache reports, for metrics. `key` never holds a secret. */
+export interface CacheObserver {
+  hit(key: string): void;
+  miss(key: string): void;
+  minted(key: string): void;
+  failed(key: string, err: unknown): void;
+  evicted(key: string): void;
+}
+
+export interface TokenCacheOptions {
+  clock?: Clock;
+  /** Most keys held; the least recently used goes first. Default 1000. */
+  maxEntries?: number;
+  /** Refresh up to this fraction of the skew earlier still, at random, so keys do not refresh in lockstep. Default 0.2. */
+  jitter?: number;
+  /** First retry delay after a failed refresh. Default 1 s. */
+  backoffInitialMs?: number;
+  /** Longest retry delay. Default 5 min. */
+  backoffMaxMs?: number;
+  /** Default Math.random. */
+  random?: () => number;
+  observer?: CacheObserver;
+}
+
+interface Entry {
+  token?: Minted<unknown>;
+  refreshAt: number;
+  inflight?: Promise<Minted<unknown>>;
+  mint: () => Promise<Minted<unknown>>;
+  policy: RefreshPolicy;
+  /** A caller asked since the last successful mint: worth refreshing. */
+  used: boolean;
+  failures: number;
+  retryAt: number;
+  timer?: Timer;
+}
+
+/**
+ * The one cache in front of every token source (ECR tokens, STS JWTs, assumed
+ * role sessions). Per key it refreshes ahead of expiry in the background, with
+ * jitter, so that after warm-up no caller waits on AWS; concurrent misses share
+ * one mint; when a refresh fails the still-valid token keeps being served and
+ * the refresh is retried with capped exponential backoff; an expired token is
+ * never served. Keys the callers stop asking for are not refreshed again, and
+ * the number of keys is bounded.
+ */
+export class TokenCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly clock: Clock;
+  private readonly max: number;
+
+  constructor(private readonly options: TokenCacheOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.max = options.maxEntries ?? 1000;
+  }
+
+  /**
+   * The token for `key`: from the cache when valid, else from `mint` (shared by
+   * concurrent callers). Rejects only when no valid token exists and `mint` fails.
+   */
+  async get<T>(key: string, mint: () => Promise<Minted<T>>, policy: RefreshPolicy = {}): Promise<T> {
+    const now = this.clock.now();
+    let entry = this.entries.get(key);
+    if (entry?.token && now < entry.token.expiresAt) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      entry.used = true;
+      this.options.observer?.hit(key);
+      if (now >= entry.refreshAt && now >= entry.retryAt && !entry.inflight) this.refresh(key, entry).catch(() => undefined);
+      return entry.token.value as T;
+    }
+    this.options.observer?.miss(key);
+    if (!entry) {
+      entry = { refreshAt: 0, mint, policy, used: true, failures: 0, retryAt: 0 };
+      this.insert(key, entry);
+    }
+    entry.mint = mint;
+    entry.policy = policy;
+    entry.used = true;
+    const minted = await this.refresh(key, entry);
+    return minted.value as T;
+  }
+
+  /** When the token for each key expires (epoch ms), for the expiry gauge. */
+  expiries(): [string, number][] {
+    return [...this.entries].flatMap(([k, e]) => (e.token ? [[k, e.token.expiresAt] as [string, number]] : []));
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Stops every background refresh and forgets every token. */
+  close(): void {
+    for (const e of this.entries.values()) e.timer?.cancel();
+    this.entries.clear();
+  }
+
+  private refresh(key: string, entry: Entry): Promise<Minted<unknown>> {
+    entry.inflight ??= this.mintOnce(key, entry).finally(() => {
+      entry.inflight = undefined;
+    });
+    return entry.inflight;
+  }
+
+  private async mintOnce(key: string, entry: Entry): Promise<Minted<unknown>> {
+    const started = this.clock.now();
+    try {
+      const minted = await entry.mint();
+      if (!(minted.expiresAt > this.clock.now())) throw new Error(`${key}: AWS returned a token that has already expired`);
+      this.minted(key, entry, minted, started);
+      return minted;
+    } catch (err) {
+      this.failed(key, entry, err);
+      throw err;
+    }
+  }
+
+  private minted(key: string, entry: Entry, minted: Minted<unknown>, started: number): void {
+    const lifetime = minted.expiresAt - started;
+    const skew = Math.min(entry.policy.skewMs ?? lifetime / 2, lifetime / 2);
+    const jitter = (this.options.random ?? Math.random)() * (this.options.jitter ?? 0.2) * skew;
+    entry.token = minted;
+    entry.refreshAt = minted.expiresAt - skew - jitter;
+    entry.failures = 0;
+    entry.retryAt = 0;
+    entry.used = false;
+    this.options.observer?.minted(key);
+    this.schedule(key, entry, entry.refreshAt);
+  }
+
+  private failed(key: string, entry: Entry, err: unknown): void {
+    entry.failures += 1;
+    const initial = this.options.backoffInitialMs ?? 1000;
+    const backoff = Math.min(this.options.backoffMaxMs ?? 300_000, initial * 2 ** Math.min(entry.failures - 1, 30));
+    const jitter = (this.options.random ?? Math.random)() * (this.options.jitter ?? 0.2) * backoff;
+    entry.retryAt = this.clock.now() + backoff - jitter;
+    this.options.observer?.failed(key, err);
+    if (entry.token && entry.retryAt < entry.token.expiresAt) this.schedule(key, entry, entry.retryAt);
+  }
+
+  /** Background refresh at `at`, if the key is still held and was asked for since its last mint. */
+  private schedule(key: string, entry: Entry, at: number): void {
+    entry.timer?.cancel();
+    entry.timer = this.clock.setTimer(() => {
+      entry.timer = undefined;
+      const token = entry.token;
+      if (this.entries.get(key) !== entry || !entry.used || !token || this.clock.now() >= token.expiresAt) return;
+      this.refresh(key, entry).catch(() => undefined);
+    }, at - this.clock.now());
+  }
+
+  private insert(key: string, entry: Entry): void {
+    while (this.entries.size >= this.max) {
+      const [oldest, old] = this.entries.entries().next().value as [string, Entry];
+      old.timer?.cancel();
+      this.entries.delete(oldest);
+      this.options.observer?.evicted(oldest);
+    }
+    this.entries.set(key, entry);
+  }
+}
