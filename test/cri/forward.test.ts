@@ -1,22 +1,27 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import type { PullCredentials } from '../../src/credentials/pull-credentials';
-import { Secret } from '../../src/log/secret';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildPullCredentials, credentialsSchema, type Precedence, type PullCredentials } from '../../src/credentials';
 import { CriTestClient, ForwardingImagegate } from '../support/containerd';
 import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
 
 const open = (name: string) => `${services.registryOpen}/${name}`;
 const locked = (name: string) => `${services.registryHtpasswd}/${name}`;
 
-/** A credentials rule in its smallest form: one static login for the htpasswd registry, nothing for others. */
-function staticRule(username: string, password: string): PullCredentials {
-  return {
-    plan: async (target, kubeletAuth) =>
-      target.registry === services.registryHtpasswd
-        ? { rule: 'htpasswd-static', candidates: [{ auth: { username, password: new Secret(password), serverAddress: target.registry }, source: 'static' }] }
-        : { candidates: [{ auth: kubeletAuth, source: 'kubelet' }] },
-    close: async () => undefined,
-  };
+/**
+ * imagegate's real credential rules: one `static` rule for the htpasswd
+ * registry, reading a Docker config file that holds `username:password`.
+ */
+function staticRule(dir: string, username: string, password: string, precedence: Precedence): PullCredentials {
+  const file = join(dir, `${username}-${password}.json`);
+  const auth = Buffer.from(`${username}:${password}`).toString('base64');
+  writeFileSync(file, JSON.stringify({ auths: { [services.registryHtpasswd]: { auth } } }));
+  const config = credentialsSchema().parse({
+    rules: [{ name: 'htpasswd-static', match: { registry: services.registryHtpasswd }, provider: 'static', with: { file }, precedence }],
+  });
+  return buildPullCredentials(config);
 }
 
 describe('cri backend against a real containerd', function () {
@@ -103,20 +108,24 @@ describe('cri backend against a real containerd', function () {
     assert.match((err as grpc.ServiceError).details, /never-pushed:1.*not found/);
   });
 
-  describe('with a credentials rule for the htpasswd registry', () => {
+  describe('with a static credentials rule for the htpasswd registry', () => {
     let minted: ForwardingImagegate;
     let wrong: ForwardingImagegate;
     const image = locked(testImages.auth);
+    const dir = mkdtempSync(join(tmpdir(), 'imagegate-static-'));
 
     before(async () => {
       minted = await ForwardingImagegate.start(`unix://${services.containerdSocket}`, {
-        credentials: staticRule(services.htpasswdUser, services.htpasswdPassword),
+        credentials: staticRule(dir, services.htpasswdUser, services.htpasswdPassword, 'minted-first'),
       });
-      wrong = await ForwardingImagegate.start(`unix://${services.containerdSocket}`, { credentials: staticRule('kubelet', 'not-the-password') });
+      wrong = await ForwardingImagegate.start(`unix://${services.containerdSocket}`, {
+        credentials: staticRule(dir, services.htpasswdUser, 'not-the-password', 'minted-only'),
+      });
     });
     after(async () => {
       await minted?.stop();
       await wrong?.stop();
+      rmSync(dir, { recursive: true, force: true });
     });
     beforeEach(() => forget(image));
 
@@ -136,7 +145,7 @@ describe('cri backend against a real containerd', function () {
       assert.match(imageRef, /^sha256:[0-9a-f]{64}$/);
     });
 
-    it('fails when the rule mints credentials the registry rejects, even if kubelet’s were right', async () => {
+    it('fails when a minted-only rule mints credentials the registry rejects, even if kubelet’s were right', async () => {
       const auth = { username: services.htpasswdUser, password: services.htpasswdPassword };
       const err = await wrong.client.call('pullImage', { image: { image }, auth }).catch((e: grpc.ServiceError) => e);
       assert.equal((err as grpc.ServiceError).code, grpc.status.UNAUTHENTICATED);
