@@ -26,7 +26,7 @@ export const imageServiceCommand: Command = {
     const registry = createRegistry();
     const service = new ImageService({
       backend: createBackend(config, logger),
-      credentials: buildPullCredentials(config, logger),
+      credentials: buildPullCredentials(config, logger, registry),
       pinnedImages: config.pinnedImages,
       logger,
     });

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { listenAddress, type ListenAddress } from '../config/address';
 import { duration } from '../config/duration';
 import { loadConfig, type Binding, type Loaded } from '../config/load';
+import type { Registry } from 'prom-client';
+import { buildPullCredentials as buildRuleCredentials } from '../credentials/build';
+import { credentialsSchema } from '../credentials/config';
 import { kubeletOnly, type PullCredentials } from '../credentials/pull-credentials';
 import type { Logger } from '../log/logger';
 import { backendNames } from './backends';
@@ -78,8 +81,8 @@ export const imageServiceSchema = z.object({
   logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   /** json or text. Default json. */
   logFormat: z.enum(['json', 'text']).default('json'),
-  /** Credential rules (see the credentials section); absent means kubelet's own credentials only. */
-  credentials: z.unknown().optional(),
+  /** Credential rules (see the README's credentials section); absent means kubelet's own credentials only. */
+  credentials: credentialsSchema().optional(),
 });
 
 export type ImageServiceConfig = z.output<typeof imageServiceSchema>;
@@ -108,6 +111,6 @@ export function loadImageServiceConfig(argv: string[], env: NodeJS.ProcessEnv = 
  * The one place PullCredentials are built from the configuration. Without a
  * `credentials` section every pull uses what kubelet sent.
  */
-export function buildPullCredentials(_config: ImageServiceConfig, _logger: Logger): PullCredentials {
-  return kubeletOnly;
+export function buildPullCredentials(config: ImageServiceConfig, logger: Logger, metrics?: Registry): PullCredentials {
+  return config.credentials ? buildRuleCredentials(config.credentials, { logger, metrics }) : kubeletOnly;
 }
