@@ -5,11 +5,13 @@ import type { UpstreamResponse } from '../upstream/upstream';
 const MAX_TAGS_BYTES = 8 * 1024 * 1024;
 
 /**
- * Reads an upstream tag list and restates it under the facade's name.
- * `next` is the query (`n`, `last`) of the upstream's `Link: rel="next"`, to
- * be re-issued against the facade's own URL.
+ * Reads an upstream tag list and restates it under the facade's name, in
+ * lexical order. `next` is the query (`n`, `last`) for the following page, to
+ * be re-issued against the facade's own URL: the upstream's own `Link` when it
+ * paginated, or the facade's when the upstream ignored `n`/`last` (distribution
+ * 2.x does).
  */
-export async function readTags(answer: UpstreamResponse, facadeName: string): Promise<{ body: string; next?: string }> {
+export async function readTags(answer: UpstreamResponse, facadeName: string, page: { n?: string; last?: string }): Promise<{ body: string; next?: string }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of answer.body ?? []) {
@@ -26,7 +28,15 @@ export async function readTags(answer: UpstreamResponse, facadeName: string): Pr
   } catch {
     throw new RegistryError('UNAVAILABLE', 'upstream sent an unreadable tag list');
   }
-  const tags = Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === 'string') : [];
+  let tags = Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === 'string') : [];
+  tags = tags.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (page.last !== undefined) tags = tags.filter((t) => t > page.last!);
+  const n = page.n === undefined ? undefined : Number(page.n);
+  if (n !== undefined && tags.length > n) {
+    tags = tags.slice(0, n);
+    const next = new URLSearchParams({ n: String(n), last: tags[tags.length - 1] ?? '' }).toString();
+    return { body: JSON.stringify({ name: facadeName, tags }), next };
+  }
   return { body: JSON.stringify({ name: facadeName, tags }), next: nextQuery(answer.headers.link) };
 }
 

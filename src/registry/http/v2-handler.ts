@@ -70,7 +70,7 @@ async function tags(req: Request, res: Response, options: V2Options, resolved: R
   const last = queryValue(req, 'last');
   if (n !== undefined && !/^\d{1,6}$/.test(n)) throw new RegistryError('UNSUPPORTED', 'n must be a non-negative integer');
   const answer = await resolved.upstream.fetch({ kind: 'tags', repository: resolved.repository, n, last });
-  const { body, next } = await readTags(answer, name);
+  const { body, next } = await readTags(answer, name, { n, last });
   if (next) res.setHeader('link', `<${facadeUrl(req, options.url)}/v2/${name}/tags/list?${next}>; rel="next"`);
   res.status(200).setHeader('content-type', 'application/json');
   res.setHeader('content-length', Buffer.byteLength(body));
