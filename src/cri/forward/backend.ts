@@ -28,8 +28,8 @@ const SERVICE = '/runtime.v1.ImageService/';
  *
  * Responses keep kubelet's rules: `image_ref` is the pulled image's `Image.id`
  * (checked with ImageStatus), an absent image is an empty status. StreamImages
- * is served by the image service from listImages: containerd 1.6–2.1 and
- * CRI-O do not implement it.
+ * is served by the image service from listImages (containerd 1.6 answers it
+ * UNIMPLEMENTED).
  */
 export class CriForwardBackend implements ImageBackend {
   readonly name = 'cri';
