@@ -22,6 +22,9 @@ export const services = {
   /** Logs of the two registries, holding their access logs (one line per request), for counting requests on the registry side. */
   registryOpenLog: env('IMAGEGATE_TEST_REGISTRY_OPEN_LOG', '.ci/work/registry-open/registry.log'),
   registryHtpasswdLog: env('IMAGEGATE_TEST_REGISTRY_HTPASSWD_LOG', '.ci/work/registry-htpasswd/registry.log'),
+  /** docker-registry standing in for ECR (.ci/services/30-ecr-registry.sh): accepts ONLY user AWS with the AWS stand-in's ECR password; holds test/busybox:1. */
+  registryEcr: env('IMAGEGATE_TEST_REGISTRY_ECR', '127.0.0.1:5002'),
+  registryEcrLog: env('IMAGEGATE_TEST_REGISTRY_ECR_LOG', '.ci/work/registry-ecr/registry.log'),
 } as const;
 
 /**
