@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { status } from '@grpc/grpc-js';
+import { CriError } from '../../src/cri/errors';
+import { parseCriEndpoint } from '../../src/cri/forward/endpoint';
+import { classifyPullError, registryOf } from '../../src/cri/forward/pull-errors';
+import { loadImageServiceConfig } from '../../src/cri/config';
+import { ConfigError } from '../../src/config/errors';
+
+describe('cri forward: endpoints', () => {
+  const good: Array<[string, string]> = [
+    ['unix:///run/containerd/containerd.sock', 'unix:///run/containerd/containerd.sock'],
+    ['/var/run/crio/crio.sock', 'unix:///var/run/crio/crio.sock'],
+    ['tcp://127.0.0.1:1234', '127.0.0.1:1234'],
+    ['tcp://[::1]:1234', '[::1]:1234'],
+  ];
+  for (const [text, target] of good) {
+    it(`${text} → ${target}`, () => assert.equal(parseCriEndpoint(text).target, target));
+  }
+  for (const bad of ['unix://relative.sock', 'http://127.0.0.1:1234', 'tcp://host', 'containerd.sock', '']) {
+    it(`rejects ${JSON.stringify(bad)}`, () => assert.throws(() => parseCriEndpoint(bad), /must be/));
+  }
+
+  it('is validated at start-up, naming the setting', () => {
+    const { config } = loadImageServiceConfig(['--backend', 'cri'], {});
+    assert.equal(config.criEndpoint, 'unix:///run/containerd/containerd.sock');
+    assert.throws(
+      () => loadImageServiceConfig(['--backend', 'cri', '--cri-endpoint', 'http://x'], {}),
+      (err: unknown) => err instanceof ConfigError && /cri-endpoint/.test(err.message),
+    );
+  });
+});
+
+describe('cri forward: pull errors from the runtime', () => {
+  const image = '127.0.0.1:5001/test/auth:1';
+  const cases: Array<[string, string, status, string | undefined]> = [
+    ['401 from containerd', 'pulling from host 127.0.0.1:5001 failed with status code [manifests 1]: 401 Unauthorized', status.UNAUTHENTICATED, 'credentials-rejected'],
+    ['403 from containerd', 'unexpected status from HEAD request: 403 Forbidden', status.UNAUTHENTICATED, 'credentials-rejected'],
+    ['connection refused', 'dial tcp 127.0.0.1:5001: connect: connection refused', status.UNKNOWN, 'registry-unavailable'],
+    ['503', 'unexpected status from GET request: 503 Service Unavailable', status.UNKNOWN, 'registry-unavailable'],
+    ['not found', 'failed to resolve reference "x": x: not found', status.NOT_FOUND, 'not-found'],
+    ['anything else', 'failed to unpack: no space left on device', status.UNKNOWN, undefined],
+  ];
+  for (const [what, message, code, reason] of cases) {
+    it(`${what} → ${status[code]}${reason ? ` (${reason})` : ''}, keeping the runtime's text`, () => {
+      const out = classifyPullError(new CriError(status.UNKNOWN, message), image);
+      assert.equal(out.code, code);
+      assert.equal(out.reason, reason);
+      assert.ok(out.message.includes(message));
+    });
+  }
+
+  it('leaves UNAVAILABLE (the runtime itself is down) alone', () => {
+    const down = CriError.unavailable('CRI image service at unix:///x is unavailable: 401 Unauthorized');
+    assert.equal(classifyPullError(down, image), down);
+  });
+
+  it('finds the registry host of a reference', () => {
+    assert.equal(registryOf('127.0.0.1:5000/a/b:1'), '127.0.0.1:5000');
+    assert.equal(registryOf('localhost/a'), 'localhost');
+    assert.equal(registryOf('team/app:1'), 'docker.io');
+    assert.equal(registryOf('busybox'), 'docker.io');
+  });
+});
