@@ -22,7 +22,7 @@ export const outboundProxyCommand: Command = {
     }
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
     const registry = createRegistry();
-    const tokens = createStsTokenSource(settings, { registry, logger });
+    const tokens = createStsTokenSource(settings, { registry });
     const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger });
     const fixed = proxy.router.fixedAudiences();
     if (fixed) tokens.get(fixed).catch((err: Error) => logger.warn('first token not available yet', { audiences: fixed, error: err.message }));

@@ -120,6 +120,7 @@ function fail(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, er
     upstream: route?.target.authority,
   });
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(err.status, { 'content-type': 'text/plain; charset=utf-8', 'x-outbound-proxy': err.kind });
-  res.end(err.body + '\n');
+  res.setHeader('content-type', 'text/plain; charset=utf-8');
+  res.setHeader('x-outbound-proxy', err.kind);
+  res.writeHead(err.status).end(err.body + '\n');
 }

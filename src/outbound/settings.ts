@@ -106,19 +106,24 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw err;
   }
   if (loaded.helpRequested) return { settings: undefined as never, help: loaded.help };
-  const fail = (path: string, problem: string): never => {
-    throw new ConfigError(settingName(path, normalized, env), problem);
+  const fail = (path: string, problem: string, like?: string): never => {
+    let name = settingName(path, normalized, env);
+    if (like && !settingName(like, normalized, env).startsWith('--')) name = bindings.find((b) => b.path === path)?.env ?? name;
+    throw new ConfigError(name, problem);
   };
   return { settings: crossCheck(loaded.config, fail) };
 }
 
-function crossCheck(raw: Raw, fail: (path: string, problem: string) => never): OutboundSettings {
+function crossCheck(raw: Raw, fail: (path: string, problem: string, like?: string) => never): OutboundSettings {
   if (raw.tokenRefreshSkew >= raw.tokenDuration) fail('tokenRefreshSkew', 'must be less than the token duration');
-  if ((raw.tlsCert === '') !== (raw.tlsKey === '')) fail(raw.tlsCert ? 'tlsKey' : 'tlsCert', 'TLS_CERT and TLS_KEY must be set together');
+  if ((raw.tlsCert === '') !== (raw.tlsKey === '')) {
+    const [missing, given] = raw.tlsCert ? ['tlsKey', 'tlsCert'] : ['tlsCert', 'tlsKey'];
+    fail(missing, 'TLS_CERT and TLS_KEY must be set together', given);
+  }
   if (raw.metricsEnabled) {
     const a = raw.listenAddr;
     const m = raw.metricsListenAddr;
-    if (a.port === m.port && (a.host === undefined || m.host === undefined || a.host === m.host)) {
+    if (a.port !== 0 && a.port === m.port && (a.host === undefined || m.host === undefined || a.host === m.host)) {
       fail('metricsListenAddr', 'must differ from the listen address');
     }
     if (!raw.metricsPath.startsWith('/')) fail('metricsPath', `must start with "/", not "${raw.metricsPath}"`);

@@ -1,22 +1,44 @@
 import type { Registry } from 'prom-client';
-import type { Logger } from '../log/logger';
-import type { Secret } from '../log/secret';
+import { createCredentialServices, type AwsOptions } from '../credentials';
 import type { OutboundSettings } from './settings';
 import type { TokenSource } from './token-source';
 
 /** The proxy's token source and its lifecycle. */
 export interface StsTokens {
   get: TokenSource;
-  /** Stops background refreshes. */
+  /** Stops background refreshes and releases the SDK clients. */
   close(): Promise<void>;
 }
 
-/** PLACEHOLDER until the credentials sts-jwt provider and cache land. */
-export function createStsTokenSource(_settings: OutboundSettings, _deps: { registry: Registry; logger: Logger }): StsTokens {
+export interface StsTokenDeps {
+  /** Where the shared cache's metrics go (hits, misses, mints, AWS errors by code, seconds to expiry). */
+  registry: Registry;
+  /** Region, endpoint and credentials; default the SDK's chain (AWS_REGION, AWS_ENDPOINT_URL_STS, IRSA …). */
+  aws?: AwsOptions;
+}
+
+/**
+ * Tokens from STS GetWebIdentityToken through the shared token cache and the
+ * `sts-jwt` minting code of src/credentials (one implementation with the image
+ * service): background refresh with jitter TOKEN_REFRESH_SKEW before expiry,
+ * one STS call per audience set however many requests wait, the still-valid
+ * token served while STS fails, never an expired one.
+ */
+export function createStsTokenSource(settings: OutboundSettings, deps: StsTokenDeps): StsTokens {
+  const creds = createCredentialServices({ aws: deps.aws, metrics: deps.registry });
+  const tags = Object.keys(settings.tokenTags).length > 0 ? settings.tokenTags : undefined;
   return {
-    get: async (): Promise<Secret> => {
-      throw new Error('sts-jwt provider not wired yet');
+    get: async (audiences) => {
+      const minted = await creds.jwts.get({
+        audiences: [...audiences],
+        algorithm: settings.tokenSigningAlgorithm,
+        durationSeconds: settings.tokenDurationSeconds,
+        refreshSkewMs: settings.tokenRefreshSkewMs,
+        tags,
+        tagsSetting: 'TOKEN_TAGS',
+      });
+      return minted.token;
     },
-    close: async () => undefined,
+    close: async () => creds.close(),
   };
 }
