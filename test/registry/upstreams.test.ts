@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { Secret } from '../../src/log/secret';
+import type { RunningRegistry } from '../../src/registry/server';
+import { fromPassword } from '../../src/registry/upstream/credentials';
+import { createAgents } from '../../src/registry/upstream/http-client';
+import { HttpUpstream } from '../../src/registry/upstream/http-upstream';
+import { ManifestCache } from '../../src/registry/upstream/manifest-cache';
+import type { Upstream, UpstreamRequest } from '../../src/registry/upstream/upstream';
+import { UpstreamAuth } from '../../src/registry/upstream/upstream-auth';
+import { basic, startTestFacade, tokenFor, users } from './support/facade';
+import { raw, upstreamManifest } from './support/raw';
+import { upstreams } from './support/upstreams';
+
+const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
+const upstreamBasic = basic({ username: upstreams.user, password: upstreams.password });
+
+async function issued(): Promise<number> {
+  const res = await raw(`http://${upstreams.issuer}`, '/stats');
+  return res.json.issued as number;
+}
+
+function tokenUpstream(): HttpUpstream {
+  const url = new URL(`http://${upstreams.token}`);
+  const agents = createAgents();
+  const auth = new UpstreamAuth({ upstream: 'token', registryUrl: url, credentials: fromPassword(upstreams.user, new Secret(upstreams.password)), agents, timeoutMs: 5000 });
+  return new HttpUpstream({ name: 'token', url, timeoutMs: 5000, redirects: 'follow', auth, agents });
+}
+
+describe('registry facade: upstreams', function () {
+  let facade: RunningRegistry;
+  let manifest: { digest: string; body: any };
+  let layer: string;
+
+  before(async () => {
+    facade = await startTestFacade();
+    manifest = await upstreamManifest(upstreams.basic, 'test/busybox', '1', DOCKER_V2, upstreamBasic);
+    layer = manifest.body.layers[0].digest;
+  });
+  after(() => facade.close(1000));
+
+  const pull = async (path: string, scope: string, headers: Record<string, string> = {}) =>
+    raw(facade.url, path, { headers: { authorization: `Bearer ${await tokenFor(facade.url, users.alice, scope)}`, ...headers } });
+
+  it('answers an upstream Bearer challenge with its credentials and caches the token per scope', async () => {
+    const scope = 'repository:token/test/busybox:pull';
+    const before = await issued();
+    const m = await pull('/v2/token/test/busybox/manifests/1', scope, { accept: DOCKER_V2 });
+    assert.equal(m.status, 200);
+    assert.equal(m.headers['docker-content-digest'], manifest.digest);
+    for (let i = 0; i < 5; i++) assert.equal((await pull(`/v2/token/test/busybox/blobs/${layer}`, scope)).status, 200);
+    assert.equal((await pull('/v2/token/test/busybox/tags/list', scope)).status, 200);
+    assert.equal((await issued()) - before, 1, 'one upstream token for one scope');
+    assert.equal((await pull('/v2/token/test/large/manifests/1', 'repository:token/test/large:pull')).status, 200);
+    assert.equal((await issued()) - before, 2, 'a new scope gets its own token');
+  });
+
+  it('shares one upstream fetch among concurrent requests for one manifest digest, then answers from memory', async () => {
+    let calls = 0;
+    const inner = tokenUpstream();
+    const counting: Upstream = { name: inner.name, fetch: (r: UpstreamRequest) => (calls++, inner.fetch(r)), close: () => inner.close() };
+    const cache = new ManifestCache(counting, { maxEntries: 10 });
+    const request: UpstreamRequest = { kind: 'manifest', method: 'GET', repository: 'test/busybox', reference: manifest.digest, accept: [DOCKER_V2] };
+    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.fetch(request)));
+    const bodies = await Promise.all(answers.map(async (a) => Buffer.concat(await a.body!.toArray())));
+    assert.equal(calls, 1);
+    for (const b of bodies) assert.equal(`sha256:${createHash('sha256').update(b).digest('hex')}`, manifest.digest);
+    const head = await cache.fetch({ ...request, method: 'HEAD' });
+    assert.equal(head.headers['content-length'], String(bodies[0].length));
+    assert.equal(calls, 1, 'HEAD and later GETs come from memory');
+    await cache.close();
+  });
+
+  it('answers a digest the upstream does not know with MANIFEST_UNKNOWN through the cache', async () => {
+    let calls = 0;
+    const inner = tokenUpstream();
+    const counting: Upstream = { name: inner.name, fetch: (r: UpstreamRequest) => (calls++, inner.fetch(r)), close: () => inner.close() };
+    const cache = new ManifestCache(counting);
+    const wrong = `sha256:${'1'.repeat(64)}`;
+    await assert.rejects(cache.fetch({ kind: 'manifest', method: 'GET', repository: 'test/busybox', reference: wrong, accept: [] }), { code: 'MANIFEST_UNKNOWN' });
+    await cache.close();
+  });
+
+  it('follows a blob redirect to another host, dropping Authorization (the storage host refuses it)', async () => {
+    const res = await pull(`/v2/follow/test/busybox/blobs/${layer}`, 'repository:follow/test/busybox:pull');
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(`sha256:${createHash('sha256').update(res.body).digest('hex')}`, layer);
+  });
+
+  it('follows a relative blob redirect', async () => {
+    const res = await pull(`/v2/relative/test/busybox/blobs/${layer}`, 'repository:relative/test/busybox:pull');
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(`sha256:${createHash('sha256').update(res.body).digest('hex')}`, layer);
+  });
+
+  it('passes a blob redirect to the client when configured to', async () => {
+    const res = await pull(`/v2/pass/test/busybox/blobs/${layer}`, 'repository:pass/test/busybox:pull');
+    assert.equal(res.status, 307);
+    assert.equal(res.headers.location, `http://127.0.0.2:5015/v2/test/busybox/blobs/${layer}`);
+    const direct = await raw('http://127.0.0.2:5015', new URL(String(res.headers.location)).pathname);
+    assert.equal(direct.status, 200);
+  });
+
+  it('lets in-flight blob streams finish on shutdown while refusing new connections', async () => {
+    const own = await startTestFacade();
+    const large = await upstreamManifest(upstreams.basic, 'test/large', '1', DOCKER_V2, upstreamBasic);
+    const big = large.body.layers.reduce((a: any, b: any) => (b.size > a.size ? b : a));
+    const url = new URL(`${own.url}/v2/basic/test/large/blobs/${big.digest}`);
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      http.get(url, { agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.once('data', (first: Buffer) => {
+          chunks.push(first);
+          res.pause();
+          void own.close(10_000);
+          setTimeout(() => {
+            const refused = http.get(`${own.url}/healthz`, { agent: false });
+            refused.once('error', () => {
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.resume();
+            });
+            refused.once('response', () => reject(new Error('a new connection was accepted during shutdown')));
+          }, 100);
+        });
+        res.once('end', () => resolve(Buffer.concat(chunks)));
+        res.once('error', reject);
+      }).once('error', reject);
+    });
+    assert.equal(body.length, big.size);
+    assert.equal(`sha256:${createHash('sha256').update(body).digest('hex')}`, big.digest);
+  });
+});
