@@ -17,8 +17,10 @@ export interface LoggerOptions {
 
 export type Logger = winston.Logger;
 
-/** Keys whose values are secrets whatever their type. */
-const SECRET_KEY = /pass(word)?|secret|token|authorization|^auth$|credential|cookie|private.?key/i;
+/** Keys whose values are secrets whatever their type (but a `…File`/`…Path` key names where one is, not the secret). */
+const SECRET_NAME = /pass(word)?|secret|token|authorization|^auth$|credential|cookie|private.?key/i;
+const LOCATION_NAME = /(file|path|dir|url)$/i;
+const SECRET_KEY = { test: (key: string) => SECRET_NAME.test(key) && !LOCATION_NAME.test(key) };
 
 /** Replaces secrets in log metadata: `Secret` instances by type, and known secret keys by name. */
 export function redact(value: unknown, depth = 0): unknown {

@@ -21,6 +21,7 @@ describe('secrets in logs', () => {
       token: 'eyJhbGciOi.x.y',
       nested: [{ identityToken: 'abc' }],
       registry: '127.0.0.1:5000',
+      passwordFile: '/var/lib/imagegate/demo-password',
     });
     assert.equal(lines.length, 1);
     for (const secret of ['p4ss', 'dXNlcjpwYXNz', 'eyJhbGciOi', 'abc"']) assert.ok(!lines[0].includes(secret), lines[0]);
@@ -28,6 +29,7 @@ describe('secrets in logs', () => {
     assert.equal(entry.registry, '127.0.0.1:5000');
     assert.equal(entry.auth.username, 'AWS');
     assert.equal(entry.auth.password, '***');
+    assert.equal(entry.passwordFile, '/var/lib/imagegate/demo-password');
   });
 
   it('writes readable text lines when asked', () => {
