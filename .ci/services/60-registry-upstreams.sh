@@ -7,6 +7,7 @@
 #   127.0.0.1:5014  docker-registry, open, over storage A (the "storage" behind the redirects)
 #   127.0.0.2:5015  nginx "storage host": proxies to 5014, refuses (400) any request carrying Authorization, as S3 does
 #   127.0.0.1:5016  nginx in front of 5010 that redirects blob GETs with a RELATIVE Location (/_storage/…, served from 5014)
+#   127.0.0.1:5017  docker-registry over storage A, htpasswd user AWS / the AWS stand-in's ECR password (an "ECR" upstream)
 # Test images are copied from the open registry of 20-registries.sh (127.0.0.1:5000) to 5010 and 5011:
 # test/busybox:1 (also :2, :3 and an OCI-format :oci) and test/large:1.
 # Logs and storage under .ci/work/registry-upstreams/. Safe to run twice.
@@ -82,6 +83,12 @@ registry token 127.0.0.1:5011 401 "$work/storage-b" "auth:
     issuer: imagegate-test-issuer
     rootcertbundle: $work/token-cert.pem"
 registry storage 127.0.0.1:5014 200 "$work/storage-a" ""
+# The AWS stand-in (test/aws/stand-in.ts) hands out this ECR password for user AWS.
+[ -s "$work/ecr.htpasswd" ] || htpasswd -Bbn AWS imagegate-standin-ecr-password >"$work/ecr.htpasswd"
+registry ecr 127.0.0.1:5017 401 "$work/storage-a" "auth:
+  htpasswd:
+    realm: imagegate-ecr
+    path: $work/ecr.htpasswd"
 
 # --- nginx: redirecting fronts and the storage host --------------------------
 if [ "$(status_of 127.0.0.1:5013)" != 401 ]; then

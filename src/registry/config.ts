@@ -21,8 +21,8 @@ const upstreamAuth = z
     basic: z.strictObject({ username: z.string().min(1), password: z.strictObject(secretSource).refine(exactlyOne, 'give exactly one of value, file, env') }).optional(),
     /** A fixed bearer token. */
     static: z.strictObject({ token: z.strictObject(secretSource).refine(exactlyOne, 'give exactly one of value, file, env') }).optional(),
-    /** ECR authorization tokens minted by the image service's `ecr` credential provider (registry from the upstream URL). */
-    ecr: z.strictObject({ roleArn: z.string().optional() }).optional(),
+    /** ECR authorization tokens from the shared credential services; `registry` defaults to the upstream URL's host. */
+    ecr: z.strictObject({ registry: z.string().optional(), roleArn: z.string().optional() }).optional(),
   })
   .refine((a) => Object.values(a).filter((v) => v !== undefined).length === 1, 'give exactly one of anonymous, basic, static, ecr');
 

@@ -16,6 +16,8 @@ import type { RegistryConfig } from './config';
 import { createApp } from './http/app';
 import { RegistryMetrics } from './metrics';
 import { type BuildEnv, buildRouter } from './upstream/build';
+import { fromEcr } from './upstream/ecr';
+import { type CredentialServices, createCredentialServices } from '../credentials';
 
 export interface RegistryDeps {
   logger: Logger;
@@ -25,8 +27,8 @@ export interface RegistryDeps {
   baseDir: string;
   /** A chain to use instead of building one from `auth.chain` (tests). */
   chain?: AuthChain;
-  /** ECR credentials for upstreams configured with `auth.ecr`. */
-  ecr?: BuildEnv['ecr'];
+  /** The process's shared credential services (one token cache), for upstreams with `auth.ecr`; created on demand when absent. */
+  credentials?: CredentialServices;
 }
 
 export interface RunningRegistry {
@@ -41,7 +43,11 @@ export interface RunningRegistry {
 export async function startRegistry(config: RegistryConfig, deps: RegistryDeps): Promise<RunningRegistry> {
   const { logger } = deps;
   const metrics = new RegistryMetrics(deps.registry);
-  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr: deps.ecr });
+  const needsEcr = config.upstreams.some((u) => u.auth.ecr);
+  const ownCredentials = needsEcr && !deps.credentials ? createCredentialServices({ metrics: deps.registry }) : undefined;
+  const credentials = deps.credentials ?? ownCredentials;
+  const ecr: BuildEnv['ecr'] = credentials ? (url, options, setting) => fromEcr(credentials, url, options, setting, logger) : undefined;
+  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr });
   const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
   const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, keyFile: config.token.keyFile && resolve(deps.baseDir, config.token.keyFile) });
   const limiter = new LoginLimiter({ windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient });
@@ -74,6 +80,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
         await closed;
         clearTimeout(timer);
         await Promise.allSettled([router.close(), deps.chain ? Promise.resolve() : chain.close()]);
+        ownCredentials?.close();
       })();
       return closing;
     },

@@ -9,7 +9,13 @@ import { HttpUpstream } from '../../src/registry/upstream/http-upstream';
 import { ManifestCache } from '../../src/registry/upstream/manifest-cache';
 import type { Upstream, UpstreamRequest } from '../../src/registry/upstream/upstream';
 import { UpstreamAuth } from '../../src/registry/upstream/upstream-auth';
-import { basic, startTestFacade, tokenFor, users } from './support/facade';
+import { createLogger } from '../../src/log/logger';
+import { createRegistry } from '../../src/metrics/server';
+import { startRegistry } from '../../src/registry/server';
+import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_ECR_PASSWORD } from '../aws';
+import { standInServices } from '../credentials/stand-in-services';
+import { requireTcp } from '../support/services';
+import { basic, startTestFacade, testConfig, tokenFor, users } from './support/facade';
 import { raw, upstreamManifest } from './support/raw';
 import { upstreams } from './support/upstreams';
 
@@ -129,5 +135,44 @@ describe('registry facade: upstreams', function () {
     });
     assert.equal(body.length, big.size);
     assert.equal(`sha256:${createHash('sha256').update(body).digest('hex')}`, big.digest);
+  });
+});
+
+describe('registry facade: an ECR upstream through the shared credential services', function () {
+  let aws: AwsStandIn;
+  let facade: RunningRegistry;
+  const logs: string[] = [];
+
+  before(async () => {
+    await requireTcp('ECR-like upstream', upstreams.ecr);
+    aws = await AwsStandIn.start();
+    const credentials = standInServices(aws);
+    const config = testConfig({
+      upstreams: [{ name: 'ecr', prefix: 'team-a', url: `http://${upstreams.ecr}`, auth: { ecr: { registry: `${STANDIN_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com` } } }],
+    });
+    const logger = createLogger({ level: 'debug', sink: logs });
+    facade = await startRegistry(config, { logger, registry: createRegistry(), baseDir: process.cwd(), credentials });
+  });
+  after(async () => {
+    await facade?.close(1000);
+    await aws?.close();
+  });
+
+  it('pulls with an ECR token minted once and reused', async () => {
+    const t = await tokenFor(facade.url, users.alice, 'repository:team-a/test/busybox:pull');
+    for (let i = 0; i < 3; i++) {
+      const res = await raw(facade.url, '/v2/team-a/test/busybox/manifests/1', { headers: { authorization: `Bearer ${t}`, accept: DOCKER_V2 } });
+      assert.equal(res.status, 200);
+    }
+    assert.equal(aws.calls('ecr:GetAuthorizationToken'), 1);
+    assert.ok(!logs.join('\n').includes(STANDIN_ECR_PASSWORD));
+  });
+
+  it('refuses an upstream URL that is not ECR without a registry setting, naming the setting', () => {
+    const config = testConfig({ upstreams: [{ name: 'ecr', url: 'http://127.0.0.1:5017', auth: { ecr: {} } }] });
+    return assert.rejects(startRegistry(config, { logger: createLogger({ sink: [] }), registry: createRegistry(), baseDir: '.', credentials: standInServices(aws) }), {
+      name: 'ConfigError',
+      setting: 'registry.upstreams[0].auth.ecr',
+    });
   });
 });

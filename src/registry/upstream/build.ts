@@ -5,6 +5,7 @@ import { Secret } from '../../log/secret';
 import type { UpstreamAuthConfig, UpstreamConfig } from '../config';
 import type { RegistryMetrics } from '../metrics';
 import { type UpstreamCredentials, anonymous, fromPassword, fromToken } from './credentials';
+import type { EcrUpstreamOptions } from './ecr';
 import { createAgents } from './http-client';
 import { HttpUpstream } from './http-upstream';
 import { ManifestCache, type ManifestCacheOptions } from './manifest-cache';
@@ -16,8 +17,8 @@ export interface BuildEnv {
   baseDir: string;
   metrics?: RegistryMetrics;
   cache: ManifestCacheOptions;
-  /** Builds ECR credentials for an upstream (the image service's `ecr` provider); absent when not available. */
-  ecr?: (url: URL, options: { roleArn?: string }, setting: string) => UpstreamCredentials;
+  /** Builds ECR credentials for an upstream (the shared credential services); absent when not available. */
+  ecr?: (url: URL, options: EcrUpstreamOptions, setting: string) => UpstreamCredentials;
   env?: NodeJS.ProcessEnv;
 }
 

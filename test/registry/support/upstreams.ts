@@ -14,6 +14,8 @@ export const upstreams = {
   redirecting: '127.0.0.1:5013',
   /** nginx front of `basic` redirecting blob GETs with a relative Location. */
   relative: '127.0.0.1:5016',
+  /** docker-registry over the same storage as `basic`, accepting user AWS with the AWS stand-in's ECR password. */
+  ecr: '127.0.0.1:5017',
   user: 'upstream',
   password: 'upstream-s3cret',
   /** Where the token registry keeps its files (the benchmark writes blobs there). */
