@@ -1,15 +1,25 @@
-import { hostpatchCommand } from '../../hostpatch/command';
-import { outboundProxyCommand } from '../outbound/command';
-import { registryCommand } from '../registry/command';
-import { imageServiceCommand } from '../cri/command';
 import type { Command } from './command';
-import { serveCommand } from './serve';
+
+/**
+ * A command whose module is loaded only when it runs (or when help lists its
+ * summary), so that one subcommand's process does not carry every other
+ * subcommand's dependencies (gRPC, Docker, Express, the AWS SDK…).
+ */
+function lazy(name: string, load: () => Command): Command {
+  return {
+    name,
+    get summary() {
+      return load().summary;
+    },
+    run: (argv) => load().run(argv),
+  };
+}
 
 /** Every subcommand, registered explicitly here and nowhere else. */
 export const commands: Command[] = [
-  serveCommand,
-  imageServiceCommand,
-  hostpatchCommand,
-  outboundProxyCommand,
-  registryCommand,
+  lazy('serve', () => (require('./serve') as typeof import('./serve')).serveCommand),
+  lazy('image-service', () => (require('../cri/command') as typeof import('../cri/command')).imageServiceCommand),
+  lazy('hostpatch', () => (require('../../hostpatch/command') as typeof import('../../hostpatch/command')).hostpatchCommand),
+  lazy('outbound-proxy', () => (require('../outbound/command') as typeof import('../outbound/command')).outboundProxyCommand),
+  lazy('registry', () => (require('../registry/command') as typeof import('../registry/command')).registryCommand),
 ];
