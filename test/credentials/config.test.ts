@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -77,5 +77,20 @@ describe('credentials: configuration', () => {
 
   it('leaves the section out when not configured', () => {
     assert.equal(loadImageServiceConfig([], {}).config.credentials, undefined);
+  });
+});
+
+describe('credentials: the README example', () => {
+  it('is a valid configuration', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('<!-- section:credentials -->'), readme.indexOf('<!-- /section:credentials -->'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(yaml, 'the section holds a yaml example');
+    const file = join(dir, 'readme.yaml');
+    writeFileSync(file, yaml);
+    const { config } = loadImageServiceConfig(['--config', file], {});
+    assert.deepEqual(config.credentials!.rules.map((r) => [r.name, r.provider]), [
+      ['team-a-ecr', 'ecr'], ['ecr-node', 'ecr'], ['facade', 'sts-jwt'], ['mirror-secret', 'static'],
+    ]);
   });
 });
