@@ -1,0 +1,8 @@
+import { CriForwardBackend } from '../../src/cri/forward/backend';
+import { requireUnixSocket, services } from '../support/services';
+import { describeConformance } from './conformance';
+
+describeConformance('cri (containerd)', async () => {
+  await requireUnixSocket('containerd (CRI)', services.containerdSocket);
+  return new CriForwardBackend({ endpoint: `unix://${services.containerdSocket}` });
+});
