@@ -22,7 +22,8 @@ pidfile="$work/containerd.pid"
 # relays the tests put in front of them.
 registry_ports="5000 5001 5002 $(seq -s ' ' 5050 5059)"
 
-answers() { ctr --address "$socket" version >/dev/null 2>&1; }
+# Up means containerd answers AND its CRI plugin loaded (the tests talk CRI).
+answers() { ctr --address "$socket" plugins ls 2>/dev/null | grep -Eq '^io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok[[:space:]]*$'; }
 
 mkdir -p "$root" "$state" "$(dirname "$socket")" "$work" "$hosts"
 
