@@ -92,6 +92,18 @@ describe('credentials end to end: image service → real Docker Engine → real 
     assert.deepEqual(lines.map((l) => [l.rule, l.source]), [['team-a', 'sts-jwt'], ['team-b', 'sts-jwt']]);
   });
 
+  it('hands the JWT over as a registry (bearer) token when the rule says so', async () => {
+    const g = await imagegate({ rules: [{ name: 'bearer', match: { registry: front.host }, provider: 'sts-jwt', with: { as: 'registry-token' } }] });
+    front.verified.length = 0;
+    front.challenge = 'bearer';
+    try {
+      await g.call('pullImage', pullRequest(`${front.host}/${testImages.busybox}`));
+    } finally {
+      front.challenge = 'basic';
+    }
+    assert.ok(front.verified.length > 0 && front.verified.every((v) => v.as === 'bearer'), JSON.stringify(front.verified.map((v) => v.as)));
+  });
+
   it('refuses the pull when the JWT has the wrong audience (the registry really verifies)', async () => {
     const g = await imagegate({
       rules: [{ name: 'wrong-aud', match: { registry: front.host }, provider: 'sts-jwt', with: { audiences: ['https://elsewhere.example'] } }],

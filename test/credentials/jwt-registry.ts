@@ -19,6 +19,8 @@ export interface VerifiedJwt {
 export class JwtRegistry {
   readonly verified: VerifiedJwt[] = [];
   readonly rejected: string[] = [];
+  /** The challenge answered with 401: Docker sends a registry token only to a Bearer challenge. Default basic. */
+  challenge: 'basic' | 'bearer' = 'basic';
 
   private constructor(
     private readonly server: http.Server,
@@ -33,7 +35,8 @@ export class JwtRegistry {
     const front = new JwtRegistry(server, host);
     server.on('request', (req, res) => {
       front.check(req.headers.authorization, jwks, options.issuer).then((ok) => {
-        if (!ok) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="sts-jwt"', 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"JWT required"}]}');
+        const challenge = front.challenge === 'basic' ? 'Basic realm="sts-jwt"' : `Bearer realm="http://${host}/token",service="${host}"`;
+        if (!ok) return void res.writeHead(401, { 'www-authenticate': challenge, 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"JWT required"}]}');
         const headers = { ...req.headers, host: options.upstream };
         delete headers.authorization;
         const up = http.request({ host: options.upstream.split(':')[0], port: Number(options.upstream.split(':')[1]), method: req.method, path: req.url, headers }, (upRes) => {
