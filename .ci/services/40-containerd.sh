@@ -23,7 +23,7 @@ pidfile="$work/containerd.pid"
 registry_ports="5000 5001 5002 $(seq -s ' ' 5050 5059)"
 
 # Up means containerd answers AND its CRI plugin loaded (the tests talk CRI).
-answers() { ctr --address "$socket" plugins ls 2>/dev/null | grep -Eq '^io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok[[:space:]]*$'; }
+answers() { [ -S "$socket" ] && timeout 5 ctr --address "$socket" --connect-timeout 2s plugins ls 2>/dev/null | grep -Eq '^io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok[[:space:]]*$'; }
 
 mkdir -p "$root" "$state" "$(dirname "$socket")" "$work" "$hosts"
 
