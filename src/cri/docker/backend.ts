@@ -98,7 +98,7 @@ export class DockerBackend implements ImageBackend {
       await this.#docker.getImage(name).remove();
     } catch (err) {
       const code = statusOf(err);
-      if (code === 404) return;
+      if (code === 404 || /no such image|unrecognized image ID|reference does not exist/i.test(messageOf(err))) return;
       if (code === 409) throw new CriError(status.FAILED_PRECONDITION, `cannot remove ${name}: ${messageOf(err)}`);
       throw err;
     }
