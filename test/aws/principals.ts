@@ -22,12 +22,21 @@ export interface IssuedCredentials {
  * assumed role, so a JWT minted with them has `sub` = that role's ARN.
  */
 export class Principals {
-  private readonly issued = new Map<string, Principal>();
+  private readonly issued = new Map<string, Principal & { secret: string }>();
 
-  constructor(readonly defaultPrincipal: Principal) {}
+  /** `staticKeys`: secrets of the long-term keys the stand-in knows (they belong to the default principal). */
+  constructor(
+    readonly defaultPrincipal: Principal,
+    private readonly staticKeys: Record<string, string>,
+  ) {}
 
   of(accessKeyId: string): Principal {
     return this.issued.get(accessKeyId) ?? this.defaultPrincipal;
+  }
+
+  /** The secret of a key the stand-in knows (its static key or one AssumeRole issued); undefined for others. */
+  secretOf(accessKeyId: string): string | undefined {
+    return this.issued.get(accessKeyId)?.secret ?? this.staticKeys[accessKeyId];
   }
 
   /** Issues temporary credentials for `roleArn` valid for `seconds`. */
@@ -35,8 +44,9 @@ export class Principals {
     const accessKeyId = 'ASIA' + randomBytes(8).toString('hex').toUpperCase();
     const expiresAt = now + seconds * 1000;
     const account = /^arn:aws[a-z-]*:iam::(\d{12}):role\//.exec(roleArn)?.[1] ?? this.defaultPrincipal.account;
+    const secretAccessKey = randomBytes(20).toString('base64');
     if (this.issued.size > 10_000) this.issued.clear();
-    this.issued.set(accessKeyId, { arn: roleArn, account, sessionExpiresAt: expiresAt });
-    return { accessKeyId, secretAccessKey: randomBytes(20).toString('base64'), sessionToken: randomUUID() + randomUUID(), expiresAt };
+    this.issued.set(accessKeyId, { arn: roleArn, account, sessionExpiresAt: expiresAt, secret: secretAccessKey });
+    return { accessKeyId, secretAccessKey, sessionToken: randomUUID() + randomUUID(), expiresAt };
   }
 }

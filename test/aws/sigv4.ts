@@ -1,4 +1,6 @@
-/** What the stand-in reads from a SigV4 `Authorization` header (the signature itself is not recomputed). */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/** What the stand-in reads from a SigV4 `Authorization` header. */
 export interface SigV4Scope {
   accessKeyId: string;
   date: string;
@@ -32,4 +34,54 @@ export function checkScope(header: string | undefined, service: string, regionOk
 /** A commercial-partition-shaped region name such as `eu-west-1` (not `aws-global`). */
 export function looksLikeRegion(region: string): boolean {
   return /^[a-z]{2}(-[a-z]+)+-\d+$/.test(region);
+}
+
+/** What a signature is computed over. */
+export interface SignedRequest {
+  method: string;
+  /** Path and query as received, e.g. `/` or `/?a=b`. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * Recomputes the SigV4 signature of a request (written from the SigV4
+ * specification, independently of the SDK's signer) with `secret`, and
+ * answers whether it equals the one in its Authorization header.
+ */
+export function signatureMatches(req: SignedRequest, scope: SigV4Scope, secret: string): boolean {
+  const m = HEADER.exec(String(req.headers.authorization ?? '').trim());
+  const amzDate = String(req.headers['x-amz-date'] ?? '');
+  if (!m || !amzDate.startsWith(scope.date)) return false;
+  const signedHeaders = m[5].split(';');
+  const [path, query = ''] = req.url.split('?');
+  const canonicalQuery = query
+    .split('&')
+    .filter(Boolean)
+    .map((p) => p.split('=').map((s) => encodeRfc3986(decodeURIComponent(s))).join('='))
+    .sort()
+    .join('&');
+  const canonicalHeaders = signedHeaders
+    .map((h) => `${h}:${[req.headers[h] ?? ''].flat().join(',').trim().replace(/\s+/g, ' ')}\n`)
+    .join('');
+  const canonicalRequest = [req.method, path || '/', canonicalQuery, canonicalHeaders, m[5], sha256(req.body)].join('\n');
+  const credentialScope = `${scope.date}/${scope.region}/${scope.service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, credentialScope, sha256(canonicalRequest)].join('\n');
+  let key = hmac(`AWS4${secret}`, scope.date);
+  for (const part of [scope.region, scope.service, 'aws4_request']) key = hmac(key, part);
+  const expected = hmac(key, stringToSign).toString('hex');
+  return timingSafeEqual(Buffer.from(expected), Buffer.from(m[6]));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function hmac(key: string | Buffer, data: string): Buffer {
+  return createHmac('sha256', key).update(data, 'utf8').digest();
+}
+
+function encodeRfc3986(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -90,6 +90,13 @@ describe('AWS stand-in (through the real SDK v3 clients)', () => {
     assert.equal(wrong.headers.get('x-amzn-errortype'), 'SignatureDoesNotMatch');
   });
 
+  it('verifies the signature of its own keys', async () => {
+    const wrong = new STSClient({ endpoint: aws.url, region: 'eu-west-1', maxAttempts: 1, credentials: { ...standInCredentials, secretAccessKey: 'not-the-secret' } });
+    await assert.rejects(wrong.send(new GetWebIdentityTokenCommand({ Audience: ['a'], SigningAlgorithm: 'RS256' })), { name: 'SignatureDoesNotMatch' });
+    const ecr = new ECRClient({ endpoint: aws.url, region: 'eu-west-1', maxAttempts: 1, credentials: { ...standInCredentials, secretAccessKey: 'nope' } });
+    await assert.rejects(ecr.send(new GetAuthorizationTokenCommand({})), { name: 'SignatureDoesNotMatch' });
+  });
+
   it('rejects a duration outside 60–3600 and 11 audiences', async () => {
     await assert.rejects(sts().send(new GetWebIdentityTokenCommand({ Audience: ['a'], SigningAlgorithm: 'RS256', DurationSeconds: 30 })), /durationSeconds/);
     const eleven = Array.from({ length: 11 }, (_, i) => `aud${i}`);

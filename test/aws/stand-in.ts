@@ -4,12 +4,12 @@ import { ecrError, ecrGetAuthorizationToken, ecrPublicGetAuthorizationToken, ECR
 import { AwsFault, faultOf } from './fault';
 import { SigningKeys } from './keys';
 import { Principals, type Principal } from './principals';
-import { checkScope, looksLikeRegion } from './sigv4';
+import { checkScope, looksLikeRegion, signatureMatches } from './sigv4';
 import { stsAction, stsError } from './sts';
 
 /** The password inside every ECR token the stand-in hands out, unless told otherwise. CI's 5002 registry accepts only it. */
 export const STANDIN_ECR_PASSWORD = 'imagegate-standin-ecr-password';
-/** Static test credentials; any key id is accepted and belongs to the default principal. */
+/** Static test credentials (signatures verified). Other key ids are accepted on their scope alone and belong to the default principal too. */
 export const STANDIN_ACCESS_KEY_ID = 'AKIAIMAGEGATESTANDIN';
 export const STANDIN_SECRET_ACCESS_KEY = 'imagegate-standin-secret-access-key';
 export const STANDIN_ACCOUNT = '111122223333';
@@ -43,7 +43,7 @@ export interface SeenRequest {
  * A loopback AWS that speaks the real wire protocols — STS Query (XML) and ECR /
  * ECR Public JSON 1.1 — so the real SDK v3 clients run end to end against it.
  * Requests need a SigV4 Authorization header scoped to the right service and
- * region. JWTs are signed with real RSA and P-384 keys published at
+ * region; signatures by the stand-in's own keys are verified in full. JWTs are signed with real RSA and P-384 keys published at
  * `/.well-known/jwks.json`; the issuer is the stand-in's own URL.
  */
 export class AwsStandIn {
@@ -73,7 +73,9 @@ export class AwsStandIn {
     this.issuer = this.url;
     this.jwksUrl = `${this.url}/.well-known/jwks.json`;
     this.ecrPassword = options.ecrPassword ?? STANDIN_ECR_PASSWORD;
-    this.principals = new Principals(options.principal ?? { arn: STANDIN_NODE_ROLE, account: STANDIN_ACCOUNT });
+    this.principals = new Principals(options.principal ?? { arn: STANDIN_NODE_ROLE, account: STANDIN_ACCOUNT }, {
+      [STANDIN_ACCESS_KEY_ID]: STANDIN_SECRET_ACCESS_KEY,
+    });
     server.on('request', (req, res) => void this.handle(req, res));
   }
 
@@ -157,7 +159,7 @@ export class AwsStandIn {
     const params = new URLSearchParams(body);
     const action = `sts:${params.get('Action') ?? ''}`;
     const xml = (status: number, text: string) => res.writeHead(status, { 'content-type': 'text/xml' }).end(text);
-    const seen = this.record(action, req, 'sts');
+    const seen = this.record(action, req, 'sts', body);
     try {
       if (!seen.scope) throw seen.fault;
       if (params.get('Version') !== '2011-06-15') throw faultOf('InvalidParameterValue', 'Version must be 2011-06-15');
@@ -178,7 +180,7 @@ export class AwsStandIn {
   private json11(req: http.IncomingMessage, res: http.ServerResponse, target: string, body: string): void {
     const service = target === ECR_PUBLIC_TARGET ? 'ecr-public' : 'ecr';
     const action = `${service}:${target.split('.').pop() ?? ''}`;
-    const seen = this.record(action, req, service);
+    const seen = this.record(action, req, service, body);
     const send = (status: number, doc: unknown, type?: string) =>
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...(type ? { 'x-amzn-errortype': type } : {}) }).end(JSON.stringify(doc));
     try {
@@ -203,17 +205,27 @@ export class AwsStandIn {
     }
   }
 
-  /** Records the request and checks its SigV4 scope. */
-  private record(action: string, req: http.IncomingMessage, service: string) {
+  /**
+   * Records the request and checks its SigV4 scope; for keys the stand-in
+   * knows (its static key, keys AssumeRole issued) the signature is recomputed
+   * and must match. Other key ids only have their scope checked.
+   */
+  private record(action: string, req: http.IncomingMessage, service: string, body: string) {
     const regionOk = (r: string) => (this.options.regions ? this.options.regions.includes(r) : looksLikeRegion(r));
     const check = checkScope(req.headers.authorization, service, regionOk);
-    const scope = check.ok ? check.scope : undefined;
+    let scope = check.ok ? check.scope : undefined;
+    let fault = check.ok ? undefined : new AwsFault(check.code, check.code === 'IncompleteSignature' ? 400 : 403, check.message);
+    const secret = scope && this.principals.secretOf(scope.accessKeyId);
+    if (scope && secret && !signatureMatches({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, scope, secret)) {
+      fault = new AwsFault('SignatureDoesNotMatch', 403, 'The request signature we calculated does not match the signature you provided.');
+      scope = undefined;
+    }
     const entry: SeenRequest = {
       action, region: scope?.region ?? '', accessKeyId: scope?.accessKeyId ?? '',
       principal: scope ? this.principals.of(scope.accessKeyId).arn : '',
     };
     if (this.requests.push(entry) > 10_000) this.requests.shift();
-    return { entry, scope, fault: check.ok ? undefined : new AwsFault(check.code, check.code === 'IncompleteSignature' ? 400 : 403, check.message) };
+    return { entry, scope, fault };
   }
 
   /** Throws the failure the stand-in was told to produce for this request, if any. */
