@@ -5,6 +5,7 @@ import { parseCriEndpoint } from '../../src/cri/forward/endpoint';
 import { classifyPullError, registryOf } from '../../src/cri/forward/pull-errors';
 import { loadImageServiceConfig } from '../../src/cri/config';
 import { ConfigError } from '../../src/config/errors';
+import { Secret } from '../../src/log/secret';
 
 describe('cri forward: endpoints', () => {
   const good: Array<[string, string]> = [
@@ -38,6 +39,7 @@ describe('cri forward: pull errors from the runtime', () => {
     ['connection refused', 'dial tcp 127.0.0.1:5001: connect: connection refused', status.UNKNOWN, 'registry-unavailable'],
     ['503', 'unexpected status from GET request: 503 Service Unavailable', status.UNKNOWN, 'registry-unavailable'],
     ['not found', 'failed to resolve reference "x": x: not found', status.NOT_FOUND, 'not-found'],
+    ['a 404 from the token endpoint is not a missing image', 'failed to authorize: failed to fetch oauth token: unexpected status: 404 Not Found', status.UNKNOWN, undefined],
     ['anything else', 'failed to unpack: no space left on device', status.UNKNOWN, undefined],
   ];
   for (const [what, message, code, reason] of cases) {
@@ -48,6 +50,14 @@ describe('cri forward: pull errors from the runtime', () => {
       assert.ok(out.message.includes(message));
     });
   }
+
+  it('says why a registry_token alone was rejected', () => {
+    const rejected = new CriError(status.UNKNOWN, 'failed to fetch anonymous token: unexpected status: 401 Unauthorized');
+    const out = classifyPullError(rejected, image, { registryToken: new Secret('jwt') });
+    assert.equal(out.reason, 'credentials-rejected');
+    assert.match(out.message, /registry_token, which containerd ignores/);
+    assert.doesNotMatch(classifyPullError(rejected, image, { username: 'u', password: new Secret('p') }).message, /registry_token/);
+  });
 
   it('leaves UNAVAILABLE (the runtime itself is down) alone', () => {
     const down = CriError.unavailable('CRI image service at unix:///x is unavailable: 401 Unauthorized');

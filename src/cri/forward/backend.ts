@@ -72,7 +72,7 @@ export class CriForwardBackend implements ImageBackend {
     try {
       imageRef = (await this.#conn.unary(method.path, codec, bytes, ctx)).imageRef;
     } catch (err) {
-      throw err instanceof CriError ? classifyPullError(err, pull.request.image?.image ?? '') : err;
+      throw err instanceof CriError ? classifyPullError(err, pull.request.image?.image ?? '', pull.auth) : err;
     }
     if (!imageRef) throw new CriError(status.UNKNOWN, `CRI image service at ${this.endpoint} returned an empty image_ref`);
     const pulled = await this.imageStatus({ ...emptySpec(), image: imageRef }, false, ctx);
