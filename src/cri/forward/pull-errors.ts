@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { RegistryAuth } from '../../credentials/registry-auth';
 import { CriError } from '../errors';
 
-/** containerd (1.6, 1.7) reads username/password, `auth` and identity_token, but not registry_token. */
+/** containerd (1.6, as tested) reads username/password, `auth` and identity_token, but not registry_token. */
 const REGISTRY_TOKEN_HINT =
   ' (the pull carried only a registry_token, which containerd ignores: give the rule username/password credentials, e.g. sts-jwt with as: password)';
 
