@@ -31,5 +31,6 @@ export function awsErrorCode(err: unknown): string {
 export function awsErrorText(err: unknown): string {
   const code = awsErrorCode(err);
   const message = (err as Error | undefined)?.message ?? String(err);
-  return code === 'transport' ? `AWS is not reachable (${message})` : `${code}: ${message}`;
+  if (code === 'transport') return `AWS is not reachable (${message})`;
+  return code === 'unknown' ? message : `${code}: ${message}`;
 }

@@ -63,6 +63,7 @@ export class TokenCache {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: Clock;
   private readonly max: number;
+  private closed = false;
 
   constructor(private readonly options: TokenCacheOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -107,6 +108,7 @@ export class TokenCache {
 
   /** Stops every background refresh and forgets every token. */
   close(): void {
+    this.closed = true;
     for (const e of this.entries.values()) e.timer?.cancel();
     this.entries.clear();
   }
@@ -157,6 +159,7 @@ export class TokenCache {
   /** Background refresh at `at`, if the key is still held and was asked for since its last mint. */
   private schedule(key: string, entry: Entry, at: number): void {
     entry.timer?.cancel();
+    if (this.closed || this.entries.get(key) !== entry) return;
     entry.timer = this.clock.setTimer(() => {
       entry.timer = undefined;
       const token = entry.token;

@@ -48,11 +48,11 @@ export class WebIdentityTokens {
   /** A valid JWT for `request`, from the cache or freshly minted. Rejects with CredentialError or ConfigError. */
   get(request: JwtRequest): Promise<MintedJwt> {
     const audiences = [...new Set(request.audiences)].sort();
-    const tags = Object.entries(request.tags ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    const tags = Object.entries(request.tags ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
     const region = request.region ?? this.clients.options.region ?? '';
     const duration = request.durationSeconds ?? 300;
     const algorithm = request.algorithm ?? 'RS256';
-    const key = `sts-jwt:${region}|${request.roleArn ?? ''}|${algorithm}|${duration}|${audiences.join(',')}|${tags.map((t) => t.join('=')).join(',')}`;
+    const key = `sts-jwt:${region}|${request.roleArn ?? ''}|${algorithm}|${duration}|${audiences.join(',')}|${tags.length ? JSON.stringify(tags) : ''}`;
     return this.cache.get(key, () => this.mint({ ...request, audiences, algorithm, durationSeconds: duration }), {
       skewMs: request.refreshSkewMs ?? JWT_SKEW_MS,
     });
