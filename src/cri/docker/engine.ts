@@ -44,7 +44,8 @@ export function messageOf(err: unknown): string {
       return json.trim();
     }
   }
-  return err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }
 
 /**

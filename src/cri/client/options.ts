@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { duration } from '../../config/duration';
+import { loadConfig, type Binding } from '../../config/load';
+
+/** Settings every client command shares. */
+export const clientSchema = z.object({
+  /** CRI image endpoint: unix:///path (imagegate's, containerd's, CRI-O's) or host:port. */
+  imageEndpoint: z.string().min(1, 'must not be empty').default('unix:///run/imagegate/imagegate.sock'),
+  /** table or json. */
+  output: z.enum(['table', 'json']).default('table'),
+  /** Deadline of each call except pull. Default 2m. */
+  timeout: duration('2m'),
+  /** Deadline of a pull; 0 = none (as kubelet). Default 0. */
+  pullTimeout: duration('0s'),
+  /** `USER:PASS` sent as the pull's AuthConfig. */
+  creds: z.string().regex(/^[^:]+:.*$/, 'use USER:PASS').optional(),
+  /** Only print image IDs (images). */
+  quiet: z.boolean().default(false),
+  /** Show every field (images: digests too). */
+  verbose: z.boolean().default(false),
+});
+
+export type ClientOptions = z.output<typeof clientSchema>;
+
+const common: Binding[] = [
+  { flag: 'image-endpoint', short: 'i', env: 'IMAGE_SERVICE_ENDPOINT', path: 'imageEndpoint', help: 'CRI image endpoint (default unix:///run/imagegate/imagegate.sock)' },
+  { flag: 'output', short: 'o', path: 'output', help: 'table or json (default table)' },
+  { flag: 'timeout', short: 't', path: 'timeout', help: 'deadline of each call (default 2m)' },
+];
+
+const extra: Record<string, Binding[]> = {
+  images: [
+    { flag: 'quiet', short: 'q', path: 'quiet', type: 'boolean', help: 'print image IDs only' },
+    { flag: 'verbose', short: 'v', path: 'verbose', type: 'boolean', help: 'also show digests' },
+  ],
+  pull: [
+    { flag: 'creds', path: 'creds', help: 'USER:PASS for the registry' },
+    { flag: 'pull-timeout', path: 'pullTimeout', help: 'deadline of the pull (default none)' },
+  ],
+};
+
+/** Parses a client command's flags; positionals are the image references. */
+export function loadClientOptions(command: string, argv: string[]) {
+  return loadConfig({ command: `${command} [IMAGE...]`, schema: clientSchema, bindings: [...common, ...(extra[command] ?? [])], argv, positionals: true, configEnv: 'IMAGEGATE_CLIENT_CONFIG' });
+}
