@@ -1,0 +1,192 @@
+/**
+ * The registry facade against the same upstream reached directly, in one run:
+ * blob throughput (one 512 MiB stream; 16 parallel 256 MiB streams),
+ * manifest-by-digest requests per second with bearer auth at 64 connections
+ * (wrk), and the facade's peak RSS while serving 32 concurrent 256 MiB pulls.
+ * The upstream is the CI's `auth: token` docker-registry (127.0.0.1:5011,
+ * .ci/services/60-registry-upstreams.sh); the benchmark writes its blobs into
+ * that registry's storage. The facade runs as its own process (`imagegate
+ * registry`), as in production. Clients are curl and wrk. Prints a table.
+ * Environment: BENCH_REGISTRY_SECONDS (wrk duration, default 10).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { requireTcp } from '../test/support/services';
+import { upstreams } from '../test/registry/support/upstreams';
+
+const run = promisify(execFile);
+const MiB = 1024 * 1024;
+const REPO = 'bench/blobs';
+const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
+const FACADE_PORT = 5018;
+const SECONDS = Number(process.env.BENCH_REGISTRY_SECONDS ?? 10);
+
+interface Target {
+  name: string;
+  base: string;
+  /** Path prefix of the repository (`/v2/<name>`). */
+  repo: string;
+  token: string;
+}
+
+/** Writes a blob of `size` bytes straight into the registry's filesystem storage and links it into REPO. */
+function writeBlob(storage: string, size: number, seed: number): string {
+  const chunk = randomBytes(MiB);
+  chunk.writeUInt32BE(seed, 0);
+  const hash = createHash('sha256');
+  for (let done = 0; done < size; done += MiB) hash.update(chunk);
+  const hex = hash.digest('hex');
+  const root = join(storage, 'docker/registry/v2');
+  const dataDir = join(root, 'blobs/sha256', hex.slice(0, 2), hex);
+  if (!existsSync(join(dataDir, 'data'))) {
+    mkdirSync(dataDir, { recursive: true });
+    const fd = openSync(join(dataDir, 'data'), 'w');
+    for (let done = 0; done < size; done += MiB) writeSync(fd, chunk);
+    closeSync(fd);
+  }
+  const link = join(root, 'repositories', REPO, '_layers/sha256', hex);
+  mkdirSync(link, { recursive: true });
+  writeFileSync(join(link, 'link'), `sha256:${hex}`);
+  return `sha256:${hex}`;
+}
+
+async function json(url: string, headers: Record<string, string> = {}): Promise<any> {
+  const res = await fetch(url, { headers });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return res.json();
+}
+
+/** One curl download; returns bytes per second. */
+async function curl(target: Target, digest: string): Promise<number> {
+  const { stdout } = await run('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', '-H', `authorization: Bearer ${target.token}`, `${target.base}${target.repo}/blobs/${digest}`], {
+    timeout: 300_000,
+  });
+  const [bytes, seconds] = stdout.trim().split(' ').map(Number);
+  return bytes / seconds;
+}
+
+/** `n` parallel downloads; returns aggregate bytes per second. */
+async function parallel(target: Target, digest: string, n: number, size: number): Promise<number> {
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: n }, () => curl(target, digest)));
+  return (n * size) / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function wrk(target: Target, digest: string): Promise<number> {
+  const { stdout } = await run('wrk', ['-t2', '-c64', `-d${SECONDS}s`, '-H', `Authorization: Bearer ${target.token}`, '-H', `Accept: ${DOCKER_V2}`, `${target.base}${target.repo.replace(REPO, 'test/busybox')}/manifests/${digest}`], { timeout: (SECONDS + 30) * 1000 });
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+  if (!rps) throw new Error(`wrk: ${stdout}`);
+  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} failed responses against ${target.name}`);
+  return Number(rps[1]);
+}
+
+/** Resident set (VmRSS) of a process, in MB. */
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? (Number(m[1]) * 1024) / 1e6 : NaN;
+}
+
+/** The highest RSS of `pid` sampled every 20 ms while `work` runs. */
+async function peakRssDuring(pid: number, work: Promise<unknown>): Promise<number> {
+  let peak = rss(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 20);
+  try {
+    await work;
+  } finally {
+    clearInterval(timer);
+  }
+  return Math.max(peak, rss(pid));
+}
+
+async function startFacade(dir: string): Promise<ChildProcess> {
+  const config = join(dir, 'registry.yml');
+  writeFileSync(
+    config,
+    [
+      'registry:',
+      `  listen: 127.0.0.1:${FACADE_PORT}`,
+      "  metricsListen: ''",
+      '  upstreams:',
+      `    - {name: bench, prefix: up, url: "http://${upstreams.token}", auth: {basic: {username: ${upstreams.user}, password: {value: ${upstreams.password}}}}}`,
+      '  auth:',
+      '    chain: [{static: {users: [{username: bench, password: bench-password}]}}]',
+      '    rules: [{identity: bench, repositories: ["**"]}]',
+      'log: {level: warn}',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(__dirname, '..') });
+  for (let i = 0; i < 100; i++) {
+    try {
+      await requireTcp('facade', `127.0.0.1:${FACADE_PORT}`, 200);
+      return child;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill();
+  throw new Error('the facade did not start');
+}
+
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+const mbps = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
+
+async function main(): Promise<void> {
+  await requireTcp('token upstream', upstreams.token);
+  await requireTcp('token issuer', upstreams.issuer);
+  const storage = resolve(__dirname, '..', upstreams.tokenStorage);
+  const big = writeBlob(storage, 512 * MiB, 1);
+  const mid = writeBlob(storage, 256 * MiB, 2);
+  const dir = mkdtempSync(join(tmpdir(), 'imagegate-bench-registry-'));
+  const facadeProcess = await startFacade(dir);
+  try {
+    const basicAuth = `Basic ${Buffer.from(`${upstreams.user}:${upstreams.password}`).toString('base64')}`;
+    const scope = `repository:${REPO}:pull repository:test/busybox:pull`;
+    const upToken = (await json(`http://${upstreams.issuer}/token?service=imagegate-upstream&scope=${encodeURIComponent(`repository:${REPO}:pull`)}&scope=${encodeURIComponent('repository:test/busybox:pull')}`, { authorization: basicAuth })).token;
+    const facadeToken = (await json(`http://127.0.0.1:${FACADE_PORT}/token?service=imagegate-registry&scope=${encodeURIComponent(scope.replace(/repository:/g, 'repository:up/'))}`, { authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` })).token;
+    const direct: Target = { name: 'direct', base: `http://${upstreams.token}`, repo: `/v2/${REPO}`, token: upToken };
+    const facade: Target = { name: 'facade', base: `http://127.0.0.1:${FACADE_PORT}`, repo: `/v2/up/${REPO}`, token: facadeToken };
+    const manifest = await fetch(`${direct.base}/v2/test/busybox/manifests/1`, { headers: { authorization: `Bearer ${upToken}`, accept: DOCKER_V2 } });
+    const manifestDigest = String(manifest.headers.get('docker-content-digest'));
+    await curl(direct, big);
+    await curl(facade, big);
+
+    const best = async (f: () => Promise<number>, times = 3) => Math.max(...(await sequence(times, f)));
+    const single = [await best(() => curl(direct, big)), await best(() => curl(facade, big))];
+    const par = [await best(() => parallel(direct, mid, 16, 256 * MiB), 2), await best(() => parallel(facade, mid, 16, 256 * MiB), 2)];
+    await wrk(facade, manifestDigest).catch(() => 0);
+    const rps = [await wrk(direct, manifestDigest), await wrk(facade, manifestDigest)];
+    const peak = await peakRssDuring(facadeProcess.pid!, parallel(facade, mid, 32, 256 * MiB));
+
+    const rows = [
+      ['single-stream 512 MiB blob', mbps(single[0]), mbps(single[1]), `${ratio(single[1], single[0])}×`, '≥ 0.8×'],
+      ['16 parallel 256 MiB blobs', mbps(par[0]), mbps(par[1]), `${ratio(par[1], par[0])}×`, '≥ 0.8×'],
+      ['manifest by digest, bearer, 64 conns', `${rps[0].toFixed(0)} req/s`, `${rps[1].toFixed(0)} req/s`, `${ratio(rps[1], rps[0])}×`, '≥ 1.0×'],
+      ['facade peak RSS, 32 × 256 MiB pulls', '', `${peak.toFixed(0)} MB`, '', '≤ 200 MB'],
+    ];
+    const head = ['measure', 'direct', 'facade', 'ratio', 'target'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+    process.stdout.write([line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n');
+  } finally {
+    facadeProcess.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function sequence(times: number, f: () => Promise<number>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < times; i++) out.push(await f());
+  return out;
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    process.stderr.write(`bench:registry failed: ${err.message}\n`);
+    process.exit(1);
+  });
+}
