@@ -59,7 +59,9 @@ describe('Docker backend: the engine going away, and stalled pulls', function ()
     const relay = await ThrottledRelay.start(services.registryOpen, { bytesPerSecond: 1024 * 1024, stallAfterBytes: 256 * 1024 });
     const gate = await TestImagegate.start(new DockerBackend({ endpoint: parseDockerHost(`unix://${services.dockerSocket}`)!, pullProgressTimeoutMs: 2000 }));
     try {
-      await gate.call('RemoveImage', { image: { image: `${services.registryOpen}/${testImages.large}` } });
+      for (const image of (await gate.call('ListImages', {})).images as { id: string; repoTags: string[] }[]) {
+        if (image.repoTags.some((tag) => tag.endsWith(`/${testImages.large}`))) await gate.call('RemoveImage', { image: { image: image.id } });
+      }
       const details = await rejectsWith(gate.call('PullImage', { image: { image: `${relay.host}/${testImages.large}` } }, { timeoutMs: 60_000 }), status.ABORTED);
       assert.match(details, /made no progress for 2s/);
       assert.ok(details.includes(`${relay.host}/test/large:1`));
