@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -53,10 +53,14 @@ export class CriServer {
     server.addService(imageServiceDefinition(), imageServiceHandlers(options.service, deps) as unknown as grpc.UntypedServiceImplementation);
     const health = new HealthService(['runtime.v1.ImageService']);
     health.addToServer(server);
+    // Bound under a temporary name and renamed once its mode is set, so the socket never appears with the umask's mode.
+    const temporary = `${options.socket}.${process.pid}.tmp`;
+    rmSync(temporary, { force: true });
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix:${options.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      server.bindAsync(`unix:${temporary}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
     );
-    chmodSync(options.socket, options.socketMode ?? 0o660);
+    chmodSync(temporary, options.socketMode ?? 0o660);
+    renameSync(temporary, options.socket);
     logger.info('image service listening', { socket: options.socket, backend: options.service.backend.name });
     return new CriServer(options.socket, health, server, options);
   }
