@@ -1,34 +1,35 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CriTestClient, ForwardingImagegate, eventually } from '../support/containerd';
-import { ThrottledTcpRelay, UnixRelay } from '../support/containerd-relay';
+import { ThrottledRelay, UnixRelay } from '../support/cri-relay';
 import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A generous deadline: a call that hangs fails with DEADLINE_EXCEEDED instead of the code under test. */
 const generous = () => ({ deadline: Date.now() + 20_000 });
 
 describe('cri backend: when the runtime goes away and comes back', () => {
-  let relay: UnixRelay;
+  const dir = mkdtempSync(join(tmpdir(), 'imagegate-relay-'));
+  const relay = new UnixRelay(join(dir, 'containerd.sock'), services.containerdSocket);
   let gate: ForwardingImagegate;
 
   before(async () => {
     await requireUnixSocket('containerd (CRI)', services.containerdSocket);
-    relay = await UnixRelay.start(services.containerdSocket);
   });
+  beforeEach(() => relay.start());
   afterEach(async () => {
     await gate?.stop();
+    await relay.stop();
   });
-  after(async () => {
-    await relay?.close();
-  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('fails every RPC with UNAVAILABLE naming the endpoint while the runtime is down, and serves again once it is back', async () => {
     gate = await ForwardingImagegate.start(`unix://${relay.path}`);
     await gate.client.call('imageFsInfo', {});
 
-    await relay.cut();
+    await relay.stop();
     const calls = [
       gate.client.call('imageFsInfo', {}, generous()),
       gate.client.call('listImages', {}, generous()),
@@ -43,23 +44,23 @@ describe('cri backend: when the runtime goes away and comes back', () => {
       assert.ok(err.details.includes(`unix://${relay.path}`), err.details);
     }
 
-    await relay.restore();
+    await relay.start();
     const info = await eventually(() => gate.client.call('imageFsInfo', {}, generous()));
     assert.equal(info.imageFilesystems.length, 1);
   });
 
   it('starts while the runtime is down (it connects lazily) and serves once it is up', async () => {
-    await relay.cut();
+    await relay.stop();
     gate = await ForwardingImagegate.start(`unix://${relay.path}`);
     const err = await gate.client.call('listImages', {}, generous()).catch((e: grpc.ServiceError) => e);
     assert.equal((err as grpc.ServiceError).code, grpc.status.UNAVAILABLE);
-    await relay.restore();
+    await relay.start();
     await eventually(() => gate.client.call('listImages', {}, generous()));
   });
 });
 
 describe('cri backend: the client’s deadline and cancellation reach the runtime’s pull', () => {
-  let registry: ThrottledTcpRelay;
+  let registry: ThrottledRelay;
   let gate: ForwardingImagegate;
   let direct: CriTestClient;
   let image: string;
@@ -67,8 +68,8 @@ describe('cri backend: the client’s deadline and cancellation reach the runtim
   before(async () => {
     await requireUnixSocket('containerd (CRI)', services.containerdSocket);
     await requireTcp('open registry', services.registryOpen);
-    registry = await ThrottledTcpRelay.start(services.registryOpen, 64 * 1024);
-    image = `${registry.address}/${testImages.large}`;
+    registry = await ThrottledRelay.start(services.registryOpen, { bytesPerSecond: 64 * 1024 });
+    image = `${registry.host}/${testImages.large}`;
     gate = await ForwardingImagegate.start(`unix://${services.containerdSocket}`);
     direct = new CriTestClient(`unix://${services.containerdSocket}`);
   });
@@ -76,31 +77,26 @@ describe('cri backend: the client’s deadline and cancellation reach the runtim
   after(async () => {
     direct?.close();
     await gate?.stop();
-    await registry?.cut();
+    await registry?.close();
   });
 
-  /** Waits until the slow registry has been sending for a while, then until containerd stops downloading. */
+  /** Waits until containerd has dropped every unfinished download from the slow registry, and kept no image. */
   async function assertDownloadStops(): Promise<void> {
-    await eventually(async () => {
-      const before = registry.bytesDown;
-      await sleep(1000);
-      assert.equal(registry.bytesDown, before, 'containerd is still downloading');
-    }, 15, 0);
+    await eventually(async () => assert.equal(registry.downloading, 0, 'containerd is still downloading'), 60, 250);
     assert.equal((await direct.call('imageStatus', { image: { image } })).image, null);
   }
 
   it('a deadline passing ends containerd’s download', async () => {
-    const startedBytes = registry.bytesDown;
+    const accepted = registry.accepted;
     const err = await gate.client.call('pullImage', { image: { image } }, { deadline: Date.now() + 2500 }).catch((e: grpc.ServiceError) => e);
     assert.equal((err as grpc.ServiceError).code, grpc.status.DEADLINE_EXCEEDED);
-    assert.ok(registry.bytesDown > startedBytes, 'the pull had reached the registry');
+    assert.ok(registry.accepted > accepted, 'the pull had reached the registry');
     await assertDownloadStops();
   });
 
   it('a client cancelling ends containerd’s download', async () => {
-    const startedBytes = registry.bytesDown;
     const call = gate.client.raw.pullImage({ image: { image } }, () => undefined);
-    await eventually(async () => assert.ok(registry.bytesDown > startedBytes + 64 * 1024, 'download under way'), 40, 250);
+    await eventually(async () => assert.ok(registry.downloading > 0, 'download under way'), 40, 250);
     call.cancel();
     await assertDownloadStops();
   });

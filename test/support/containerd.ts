@@ -1,32 +1,28 @@
 /**
- * Test harness for the `cri` backend: imagegate's real gRPC server, with the
- * ImageService class and a CriForwardBackend, on a temporary Unix socket in
- * front of a CRI endpoint (the CI's containerd, a relay, or a recorder), and
- * small promise-returning CRI clients for imagegate's socket and for
- * containerd's own.
+ * Test harness for the `cri` backend: the shared TestImagegate (imagegate's
+ * real gRPC server and ImageService on a temporary socket) with a
+ * CriForwardBackend in front of a CRI endpoint (the CI's containerd, a relay
+ * or a recorder), and a typed, promise-returning CRI client for imagegate's
+ * socket and for containerd's own.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { PullCredentials } from '../../src/credentials/pull-credentials';
+import { imageServiceClient } from '../../src/cri/client/connect';
 import { CriForwardBackend } from '../../src/cri/forward/backend';
-import { ImageService } from '../../src/cri/image-service';
 import { criProto } from '../../src/cri/proto';
-import { CriServer } from '../../src/cri/server';
 import type { ImageServiceClient } from '../../src/generated/runtime/v1/ImageService';
+import { TestImagegate } from './cri-server';
 
 type Unary = 'listImages' | 'imageStatus' | 'pullImage' | 'removeImage' | 'imageFsInfo';
 type RequestOf<K extends Unary> = Parameters<ImageServiceClient[K]>[0];
 type ResponseOf<K extends Unary> = Parameters<Extract<Parameters<ImageServiceClient[K]>[1], (...args: never[]) => unknown>>[1];
 
-/** A CRI ImageService client whose unary calls return promises; errors are grpc ServiceErrors. */
+/** A CRI ImageService client whose unary calls return typed promises; errors are grpc ServiceErrors. */
 export class CriTestClient {
   readonly raw: ImageServiceClient;
 
-  constructor(target: string) {
-    const Client = criProto().runtime.v1.ImageService;
-    this.raw = new Client(target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  constructor(endpoint: string) {
+    this.raw = imageServiceClient(endpoint);
   }
 
   call<K extends Unary>(rpc: K, request: RequestOf<K>, options: grpc.CallOptions = {}): Promise<NonNullable<ResponseOf<K>>> {
@@ -56,27 +52,22 @@ export class CriTestClient {
   }
 }
 
-/** imagegate's image service with the `cri` backend, running on a temporary socket. */
+/** imagegate's image service with the `cri` backend forwarding to `endpoint`, and a typed client for it. */
 export class ForwardingImagegate {
   private constructor(
-    readonly server: CriServer,
-    readonly backend: CriForwardBackend,
+    readonly gate: TestImagegate,
     readonly client: CriTestClient,
-    private readonly dir: string,
   ) {}
 
   static async start(endpoint: string, options: { credentials?: PullCredentials } = {}): Promise<ForwardingImagegate> {
-    const dir = mkdtempSync(join(tmpdir(), 'imagegate-cri-'));
     const backend = new CriForwardBackend({ endpoint, maxReconnectBackoffMs: 500 });
-    const service = new ImageService({ backend, credentials: options.credentials });
-    const server = await CriServer.start({ socket: join(dir, 'imagegate.sock'), service, gracePeriodMs: 1000 });
-    return new ForwardingImagegate(server, backend, new CriTestClient(`unix://${server.socket}`), dir);
+    const gate = await TestImagegate.start(backend, { credentials: options.credentials, gracePeriodMs: 1000 });
+    return new ForwardingImagegate(gate, new CriTestClient(gate.endpoint));
   }
 
   async stop(): Promise<void> {
     this.client.close();
-    await this.server.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    await this.gate.stop();
   }
 }
 

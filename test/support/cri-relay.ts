@@ -145,7 +145,11 @@ export class ThrottledRelay {
     upstream.on('close', () => {
       upstreamDone = true;
     });
-    client.on('close', () => clearInterval(timer));
+    this.#queues.add(queue);
+    client.on('close', () => {
+      clearInterval(timer);
+      this.#queues.delete(queue);
+    });
   }
 }
 
