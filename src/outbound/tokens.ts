@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
-import { createCredentialServices, type AwsOptions } from '../credentials';
+import type { AwsOptions } from '../credentials/aws-clients';
+import { createCredentialServices } from '../credentials/services';
 import type { OutboundSettings } from './settings';
 import type { TokenSource } from './token-source';
 

@@ -10,7 +10,7 @@ const BASE_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.
 /** Runs `imagegate outbound-proxy <args>` with only the given environment, to completion (bounded by `timeoutMs`). */
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'outbound-proxy', ...args], {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', MAIN, 'outbound-proxy', ...args], {
       cwd: ROOT,
       env: { ...BASE_ENV, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -26,7 +26,7 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
 }
 
 /**
- * The real CLI (`node --import tsx src/cli/main.ts outbound-proxy`) as a child
+ * The real CLI (`node --require tsx/cjs src/cli/main.ts outbound-proxy`) as a child
  * process, so that its memory can be read from /proc. It listens on ephemeral
  * loopback ports, read back from its start-up log line.
  */
@@ -39,8 +39,8 @@ export class ProxyProcess {
     readonly metricsPort: number | undefined,
   ) {}
 
-  static async start(env: Record<string, string>, args: string[] = [], timeoutMs = 30_000): Promise<ProxyProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'outbound-proxy', ...args], {
+  static async start(env: Record<string, string>, args: string[] = [], timeoutMs = 30_000, nodeFlags: string[] = []): Promise<ProxyProcess> {
+    const child = spawn(process.execPath, [...nodeFlags, '--require', 'tsx/cjs', MAIN, 'outbound-proxy', ...args], {
       cwd: ROOT,
       env: { ...BASE_ENV, LISTEN_ADDR: '127.0.0.1:0', METRICS_LISTEN_ADDR: '127.0.0.1:0', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
