@@ -56,4 +56,15 @@ describe('cri backend: what reaches the runtime, byte for byte', () => {
       await gate.stop();
     }
   });
+
+  it('answers image_ref = Image.id even when the runtime answers a digest reference', async () => {
+    recorder.pullAnswer = `127.0.0.1:5000/test/busybox@sha256:${'cd'.repeat(32)}`;
+    const gate = await ForwardingImagegate.start(recorder.endpoint);
+    try {
+      const { imageRef } = await gate.client.pullRaw(kubeletPullRequest('127.0.0.1:5000/test/busybox:1').bytes);
+      assert.equal(imageRef, RECORDED_IMAGE_ID);
+    } finally {
+      await gate.stop();
+    }
+  });
 });

@@ -15,6 +15,8 @@ export const RECORDED_IMAGE_ID = `sha256:${'ab'.repeat(32)}`;
 export class RecordingCriServer {
   /** Every PullImage request body received, in order. */
   readonly pulls: Buffer[] = [];
+  /** What PullImage answers as image_ref; older CRI-O answered a digest reference instead of the ID. */
+  pullAnswer = RECORDED_IMAGE_ID;
   readonly #dir = mkdtempSync(join(tmpdir(), 'imagegate-recorder-'));
   readonly path = join(this.#dir, 'cri.sock');
   readonly #server = new grpc.Server();
@@ -29,7 +31,7 @@ export class RecordingCriServer {
     recorder.#server.addService(definition, {
       PullImage: (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         recorder.pulls.push(call.request);
-        callback(null, { imageRef: RECORDED_IMAGE_ID });
+        callback(null, { imageRef: recorder.pullAnswer });
       },
       ImageStatus: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         callback(null, { image: { id: RECORDED_IMAGE_ID, repoTags: [], repoDigests: [], size: '1024' } });

@@ -18,8 +18,6 @@ export interface CriForwardOptions extends ConnectionOptions {
   endpoint: string | CriEndpoint;
 }
 
-const SERVICE = '/runtime.v1.ImageService/';
-
 /**
  * The `cri` backend: every ImageService call goes on to the node's own CRI
  * image service (containerd or CRI-O), so images land where the runtime looks.
@@ -75,8 +73,7 @@ export class CriForwardBackend implements ImageBackend {
       throw err instanceof CriError ? classifyPullError(err, pull.request.image?.image ?? '', pull.auth) : err;
     }
     if (!imageRef) throw new CriError(status.UNKNOWN, `CRI image service at ${this.endpoint} returned an empty image_ref`);
-    const pulled = await this.imageStatus({ ...emptySpec(), image: imageRef }, false, ctx);
-    return pulled.image?.id || imageRef;
+    return this.#imageId(imageRef, pull.request.image?.runtimeHandler ?? '', ctx);
   }
 
   async removeImage(spec: ImageSpec__Output, ctx: CallContext): Promise<void> {
@@ -91,6 +88,21 @@ export class CriForwardBackend implements ImageBackend {
     this.#conn.close();
   }
 
+  /**
+   * The pulled image's `Image.id`, which kubelet 1.36 requires `image_ref` to
+   * equal (containerd answers with it already; older CRI-O with a digest
+   * reference). Best effort: the pull has succeeded, so if the lookup fails
+   * the runtime's own answer stands.
+   */
+  async #imageId(imageRef: string, runtimeHandler: string, ctx: CallContext): Promise<string> {
+    try {
+      const pulled = await this.imageStatus({ ...emptySpec(), image: imageRef, runtimeHandler }, false, ctx);
+      return pulled.image?.id || imageRef;
+    } catch {
+      return imageRef;
+    }
+  }
+
   #call<K extends 'ListImages' | 'ImageStatus' | 'RemoveImage' | 'ImageFsInfo'>(
     name: K,
     request: Parameters<ImageServiceDefinition[K]['requestSerialize']>[0],
@@ -101,7 +113,7 @@ export class CriForwardBackend implements ImageBackend {
       serialize: method.requestSerialize as (r: typeof request) => Buffer,
       deserialize: method.responseDeserialize as (b: Buffer) => ReturnType<ImageServiceDefinition[K]['responseDeserialize']>,
     };
-    return this.#conn.unary(`${SERVICE}${name}`, codec, request, ctx);
+    return this.#conn.unary(method.path, codec, request, ctx);
   }
 }
 
