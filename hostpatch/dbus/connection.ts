@@ -54,18 +54,38 @@ export class DbusConnection {
       s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
     });
     await authenticate(socket, uid, timeoutMs);
-    return new DbusConnection(socket, timeoutMs);
+    const connection = new DbusConnection(socket, timeoutMs);
+    await connection.kick();
+    return connection;
+  }
+
+  /**
+   * Pings the peer until it answers. systemd (seen with 252) can leave the
+   * first message after BEGIN unread in its buffer until more bytes arrive;
+   * each further Ping is such a byte, so the peer catches up within a few
+   * short tries.
+   */
+  private async kick(): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+      try {
+        await this.call({ path: '/', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' }, wait);
+        return;
+      } catch (err) {
+        if (!(err instanceof DbusError && err.name === 'imagegate.Timeout') || Date.now() > deadline) throw err;
+      }
+    }
   }
 
   /** Sends a method call and resolves with the reply body; an error reply rejects with DbusError. */
-  call(call: MethodCall): Promise<Reply> {
+  call(call: MethodCall, timeoutMs = this.timeoutMs): Promise<Reply> {
     const serial = ++this.serial;
     const message = encodeCall(serial, call);
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(serial);
-        reject(new DbusError('imagegate.Timeout', `${call.interface}.${call.member} got no reply in ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        reject(new DbusError('imagegate.Timeout', `${call.interface}.${call.member} got no reply in ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(serial, { resolve, reject, timer });
       this.socket.write(message);
     });

@@ -1,0 +1,202 @@
+/**
+ * The patcher against a real systemd: each "node" is a Debian container
+ * booted with systemd as PID 1 (.ci/services/50-systemd-node.sh), laid out
+ * like one node image, with a stand-in kubelet that validates its image
+ * endpoint with ImageFsInfo at start-up and serves /healthz on 10248.
+ */
+import assert from 'node:assert/strict';
+import { snapshotDiff, TestNode } from './node';
+import type { TestLayout } from './layouts';
+
+const IMAGEGATE = 'unix:///run/imagegate/imagegate.sock';
+const DROP_IN = '/run/systemd/system/kubelet.service.d/99-imagegate.conf';
+/** One-shot applies in these tests are not followed by a heartbeat, so the watchdog waits long. */
+const CALM = ['--watchdog-timeout', '1h', '--healthz-timeout', '60s', '--wait', '30s'];
+
+const CASES: { layout: TestLayout; version: string; mode: 'config' | 'flag' }[] = [
+  { layout: 'gke', version: '1.30', mode: 'config' },
+  { layout: 'eks-al2023', version: 'v1.31.2-eks-7f9249a', mode: 'config' },
+  { layout: 'eks-al2', version: '1.26', mode: 'flag' },
+  { layout: 'kubeadm', version: '1.29', mode: 'config' },
+];
+
+for (const c of CASES) {
+  describe(`hostpatch on a systemd node: ${c.layout} (kubelet ${c.version}, ${c.mode} mode)`, function () {
+    this.timeout(180_000);
+    let node: TestNode;
+    let pristine: string;
+
+    before(async () => {
+      node = await TestNode.boot(c.layout);
+      await node.startImagegate();
+      pristine = await node.snapshot();
+    });
+    after(async () => node?.remove());
+
+    it('apply → the stand-in kubelet runs with imagegate as its image service', async () => {
+      const r = await node.hostpatch(['apply', '--kubelet-version', c.version, ...CALM]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'applied');
+      await node.waitHealthy(30_000);
+      const k = await node.kubelet();
+      assert.equal(k.endpoint, IMAGEGATE);
+      assert.equal(k.answeredBy, '/var/lib/imagegate');
+      if (c.mode === 'config') assert.match(k.config ?? '', /^\/run\/imagegate\/hostpatch\/kubelet-config\.(yaml|json)$/);
+      else assert.ok(k.args.includes(`--image-service-endpoint=${IMAGEGATE}`), k.args.join(' '));
+    });
+
+    it('apply again → nothing written, kubelet not restarted', async () => {
+      const unitBefore = await node.unit('kubelet.service', ['InvocationID', 'NRestarts', 'MainPID']);
+      const filesBefore = await node.snapshot();
+      const r = await node.hostpatch(['apply', '--kubelet-version', c.version, ...CALM]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'unchanged');
+      assert.deepEqual(await node.unit('kubelet.service', ['InvocationID', 'NRestarts', 'MainPID']), unitBefore);
+      const heartbeatOnly = (s: string) => s.split('\n').filter((l) => !l.includes('/heartbeat')).join('\n');
+      assert.equal(heartbeatOnly(await node.snapshot()), heartbeatOnly(filesBefore));
+    });
+
+    it('systemd-analyze verify accepts every unit the patcher wrote (kubelet.service with its drop-in, watchdog service and timer)', async () => {
+      const r = await node.sh('systemd-analyze verify kubelet.service /run/systemd/system/imagegate-watchdog.service /run/systemd/system/imagegate-watchdog.timer 2>&1');
+      assert.equal(r.code, 0, r.stdout);
+      assert.doesNotMatch(r.stdout, /imagegate|99-imagegate|Unknown key|more than one ExecStart/, r.stdout);
+    });
+
+    it('status reports the patch', async () => {
+      const r = await node.hostpatch(['status']);
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout);
+      assert.equal(s.applied, true);
+      assert.equal(s.layout, c.layout);
+      assert.equal(s.state.mode, c.mode);
+      assert.equal(s.kubelet.activeState, 'active');
+      assert.equal(s.watchdogTimer, 'active');
+      assert.equal(s.error, undefined);
+    });
+
+    it('revert → every file byte-identical to before, kubelet back on its own runtime', async () => {
+      const r = await node.hostpatch(['revert']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'reverted');
+      assert.equal(snapshotDiff(pristine, await node.snapshot()), '');
+      await node.waitHealthy(30_000);
+      assert.equal((await node.kubelet()).endpoint, 'unix:///run/containerd/containerd.sock');
+      assert.equal((await node.unit('imagegate-watchdog.timer', ['LoadState'])).LoadState, 'not-found');
+      const again = await node.hostpatch(['revert']);
+      assert.equal(again.stdout.trim(), 'nothing');
+    });
+  });
+}
+
+describe('hostpatch on a systemd node: failing open', function () {
+  this.timeout(240_000);
+  let node: TestNode;
+  before(async () => {
+    node = await TestNode.boot('gke');
+  });
+  after(async () => node?.remove());
+
+  it('refuses while imagegate does not answer, and changes nothing', async () => {
+    const snap = await node.snapshot();
+    const r = await node.hostpatch(['apply', '--kubelet-version', '1.30', '--wait', '2s']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /imagegate did not answer ImageFsInfo.*nothing was changed/);
+    assert.equal(snapshotDiff(snap, await node.snapshot()), '');
+  });
+
+  it('a reboot with imagegate absent → kubelet healthy on its default endpoint', async () => {
+    await node.startImagegate();
+    const r = await node.hostpatch(['apply', '--kubelet-version', '1.30', ...CALM]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await node.kubelet()).endpoint, IMAGEGATE);
+    await node.reboot();
+    await node.waitHealthy(60_000);
+    assert.equal((await node.kubelet()).endpoint, 'unix:///run/containerd/containerd.sock');
+    assert.equal((await node.sh(`test -e ${DROP_IN}`)).code, 1);
+  });
+
+  it('imagegate killed → the watchdog reverts within timeout + interval and kubelet is healthy; imagegate back → re-applied', async () => {
+    await node.startImagegate();
+    // The DaemonSet's long-running patcher: heartbeat while imagegate answers.
+    await node.must(`systemd-run --unit imagegate-patcher --quiet /usr/bin/node /work/main/node_modules/tsx/dist/cli.mjs /work/main/test/hostpatch/fixtures/hostpatch-cli.ts apply --watch --kubelet-version 1.30 --watchdog-interval 2s --watchdog-timeout 6s --healthz-timeout 60s`);
+    await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 0 && (await node.kubelet()).endpoint === IMAGEGATE, 60_000, 'patch applied by the watch loop');
+    await new Promise((r) => setTimeout(r, 10_000)); // longer than the watchdog timeout: the heartbeat keeps the patch
+    assert.equal((await node.kubelet()).endpoint, IMAGEGATE, 'the watchdog must not revert while imagegate answers');
+
+    await node.must('systemctl kill -s KILL imagegate-test.service');
+    const killedAt = Date.now();
+    await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 1, 30_000, 'watchdog revert');
+    const revertedAfterMs = Date.now() - killedAt;
+    assert.ok(revertedAfterMs <= 6_000 + 2_000 + 3_000, `reverted after ${revertedAfterMs} ms (documented: timeout + interval)`);
+    await node.waitHealthy(30_000);
+    assert.equal((await node.kubelet()).endpoint, 'unix:///run/containerd/containerd.sock');
+    assert.match(await node.must('cat /run/imagegate/hostpatch/reverted-by-watchdog'), /no heartbeat/);
+
+    await node.startImagegate();
+    await waitUntil(async () => (await node.kubelet()).endpoint === IMAGEGATE, 60_000, 're-apply once imagegate answers again');
+    await node.must('systemctl stop imagegate-patcher.service');
+    assert.equal((await node.hostpatch(['revert'])).code, 0);
+  });
+
+  it('a patch kubelet does not survive → rolled back automatically, node unchanged', async () => {
+    // This kubelet build rejects --image-service-endpoint like an unknown flag (cf. Cilium's --network-plugin crash loop).
+    await node.must(`mkdir -p /etc/systemd/system/kubelet.service.d && printf '[Service]\\nEnvironment=STANDIN_REJECT_FLAGS=image-service-endpoint\\n' > /etc/systemd/system/kubelet.service.d/50-test-reject.conf && systemctl daemon-reload && systemctl restart kubelet.service`);
+    await node.waitHealthy(30_000);
+    const snap = await node.snapshot();
+    const r = await node.hostpatch(['apply', '--kubelet-version', '1.26', '--healthz-timeout', '8s', '--watchdog-timeout', '1h']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /rolled back/);
+    await node.waitHealthy(30_000);
+    assert.equal((await node.kubelet()).endpoint, 'unix:///run/containerd/containerd.sock');
+    assert.equal(snapshotDiff(snap, await node.snapshot()), '');
+    await node.must('rm /etc/systemd/system/kubelet.service.d/50-test-reject.conf && systemctl daemon-reload && systemctl restart kubelet.service');
+  });
+
+  it('a read-only host path → clear refusal, node unchanged', async () => {
+    await node.waitHealthy(30_000);
+    await node.must('mkdir -p /hostro && mount --rbind / /hostro && mount -o remount,bind,ro /hostro/run');
+    const snap = await node.snapshot();
+    const r = await node.hostpatch(['apply', '--host-root', '/hostro', '--kubelet-version', '1.30', '--wait', '5s']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /cannot write \/run\/.*EROFS.*nothing was changed/);
+    assert.equal(snapshotDiff(snap, await node.snapshot()), '');
+  });
+
+  it('no /run/systemd in the host root → clear refusal, node unchanged', async () => {
+    await node.must('mkdir -p /hostnosd && mount --rbind / /hostnosd && mount -t tmpfs none /hostnosd/run');
+    const snap = await node.snapshot();
+    const r = await node.hostpatch(['apply', '--host-root', '/hostnosd', '--kubelet-version', '1.30', '--wait', '5s']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /cannot reach the host's systemd at \/hostnosd\/run\/systemd\/private \(ENOENT\).*nothing was changed/);
+    assert.equal(snapshotDiff(snap, await node.snapshot()), '');
+  });
+});
+
+describe('hostpatch on a systemd node: unknown layout', function () {
+  this.timeout(120_000);
+  let node: TestNode;
+  before(async () => {
+    node = await TestNode.boot('unknown');
+    await node.startImagegate();
+  });
+  after(async () => node?.remove());
+
+  it('refuses, says why, and changes nothing', async () => {
+    const snap = await node.snapshot();
+    const unit = await node.unit('kubelet.service', ['InvocationID']);
+    const r = await node.hostpatch(['apply', '--kubelet-version', '1.30', '--wait', '5s']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /refused: unknown kubelet layout.*nothing was changed/);
+    assert.equal(snapshotDiff(snap, await node.snapshot()), '');
+    assert.deepEqual(await node.unit('kubelet.service', ['InvocationID']), unit);
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
