@@ -20,7 +20,10 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  */
 export const imageServiceSchema = z.object({
   /** Unix socket kubelet dials. Default /run/imagegate/imagegate.sock. */
-  socket: z.string().min(1, 'must not be empty').default('/run/imagegate/imagegate.sock'),
+  socket: z
+    .string()
+    .default('/run/imagegate/imagegate.sock')
+    .refine((path) => path.startsWith('/') && path.trim() === path, { message: 'must be an absolute path, e.g. /run/imagegate/imagegate.sock' }),
   /** Permission bits of the socket, octal text (`0660`) or a number. Default 0660. */
   socketMode: z
     .union([z.number().int(), z.string()])
