@@ -9,6 +9,7 @@ import { RefusalError, RolledBackError } from './errors';
 import { markNode } from './kube-api';
 import type { PatcherOptions } from './options';
 import { Patcher } from './patcher';
+import { imageFsInfoAnswers } from './probe';
 import { readStatus } from './status';
 import { watch } from './watch';
 
@@ -32,6 +33,8 @@ const schema = z.object({
   }).prefault({}),
   /** Keep running after apply: renew the heartbeat, re-apply after a watchdog revert or reboot. */
   watch: z.boolean().default(false),
+  /** status: exit 1 unless the patch is applied (the patcher's readiness probe). */
+  requireApplied: z.boolean().default(false),
   nodeName: z.string().optional(),
   logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
 }).refine((c) => c.watchdog.timeout >= c.watchdog.interval, { path: ['watchdog', 'timeout'], message: 'must be at least watchdog.interval' })
@@ -48,16 +51,23 @@ const bindings: Binding[] = [
   { flag: 'watchdog-interval', env: 'IMAGEGATE_WATCHDOG_INTERVAL', path: 'watchdog.interval', help: 'host watchdog check interval (default 10s)' },
   { flag: 'watchdog-timeout', env: 'IMAGEGATE_WATCHDOG_TIMEOUT', path: 'watchdog.timeout', help: 'revert after imagegate is silent this long (default 30s)' },
   { flag: 'watch', env: 'IMAGEGATE_HOSTPATCH_WATCH', path: 'watch', type: 'boolean', help: 'apply, then keep the heartbeat and re-apply after a revert (DaemonSet mode)' },
+  { flag: 'require-applied', path: 'requireApplied', type: 'boolean', help: 'status: exit 1 unless the patch is applied (readiness probe)' },
   { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
   { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
 ];
 
 const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
 
-/** `imagegate hostpatch apply | revert | status`: the node patcher (see README, section install). */
+/**
+ * `imagegate hostpatch apply | revert | status | probe`: the node patcher
+ * (see README, section install). `probe` asks imagegate for ImageFsInfo, as
+ * the DaemonSet's liveness probe. Exit codes: 0 done, 1 error (or probe /
+ * --require-applied failed), 2 bad setting, 3 refused (nothing changed),
+ * 4 rolled back.
+ */
 export const hostpatchCommand: Command = {
   name: 'hostpatch',
-  summary: "apply | revert | status: point this node's kubelet at imagegate, safely",
+  summary: "apply | revert | status | probe: point this node's kubelet at imagegate, safely",
   async run(argv) {
     const [action, ...rest] = argv;
     const loaded = loadConfig({ command: `hostpatch ${action ?? '<apply|revert|status>'}`, schema, bindings, argv: rest });
@@ -91,11 +101,20 @@ export const hostpatchCommand: Command = {
           process.stdout.write(`${result}\n`);
           return EXIT.ok;
         }
-        case 'status':
-          process.stdout.write(JSON.stringify(await readStatus(patcher.host, () => patcher.connect()), null, 2) + '\n');
-          return EXIT.ok;
+        case 'status': {
+          const status = await readStatus(patcher.host, () => patcher.connect());
+          process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+          return c.requireApplied && !status.applied ? 1 : EXIT.ok;
+        }
+        case 'probe': {
+          const socket = patcher.host.path(c.socket);
+          const ok = await imageFsInfoAnswers(socket);
+          process.stdout.write(ok ? `imagegate answers ImageFsInfo on ${socket}\n` : '');
+          if (!ok) process.stderr.write(`imagegate hostpatch probe: no ImageFsInfo answer on ${socket}\n`);
+          return ok ? EXIT.ok : 1;
+        }
         default:
-          throw new ConfigError('hostpatch', `unknown action "${action}" (use apply, revert or status)`);
+          throw new ConfigError('hostpatch', `unknown action "${action}" (use apply, revert, status or probe)`);
       }
     } catch (err) {
       if (err instanceof RefusalError) {

@@ -1,0 +1,119 @@
+/**
+ * Every kustomize overlay in daemonset/ builds, kubectl decodes every object
+ * offline, and the rendered objects keep the install's safety properties.
+ * `kubectl apply --dry-run=client -k` needs an API server even in client
+ * mode (discovery for the REST mapping, then a GET of each live object), so
+ * the offline check is `kubectl kustomize <overlay> | kubectl label --local
+ * --dry-run=client -f - -o yaml`.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '../..');
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+interface Container {
+  name: string;
+  args?: string[];
+  restartPolicy?: string;
+  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } };
+  resources?: { requests?: Record<string, string> };
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+
+const OVERLAYS = [
+  { name: 'gke', backend: 'cri', cloud: 'gke' },
+  { name: 'gke-docker', backend: 'docker', cloud: 'gke' },
+  { name: 'eks', backend: 'cri', cloud: 'eks' },
+  { name: 'eks-docker', backend: 'docker', cloud: 'eks' },
+];
+
+async function render(overlay: string): Promise<K8sObject[]> {
+  const dir = join(ROOT, 'daemonset/overlays', overlay);
+  const { stdout: built } = await run('kubectl', ['kustomize', dir], { maxBuffer: 8 << 20 });
+  const decoded = await new Promise<string>((res, rej) => {
+    const child = execFile('kubectl', ['label', '--local', '--dry-run=client', '-f', '-', '-o', 'yaml', 'imagegate.dev/checked=true'], { maxBuffer: 8 << 20 }, (err, stdout, stderr) =>
+      err ? rej(new Error(`kubectl could not decode ${overlay}: ${stderr}`)) : res(stdout),
+    );
+    child.stdin!.end(built);
+  });
+  // kubectl prints the objects back to back without `---`; each starts with its (alphabetically first) apiVersion key.
+  const docs = decoded.split(/^(?=apiVersion:)/m).filter((d) => d.trim()).map((d) => YAML.parseDocument(d)).map((d) => d.toJS() as K8sObject & { items?: K8sObject[] });
+  return docs.flatMap((doc) => (doc.kind === 'List' ? doc.items! : [doc]));
+}
+
+describe('install: kustomize overlays', function () {
+  this.timeout(60_000);
+  for (const o of OVERLAYS) {
+    describe(`daemonset/overlays/${o.name}`, () => {
+      let objects: K8sObject[];
+      let spec: { containers: Container[]; initContainers: Container[]; volumes: { name: string; hostPath?: { path: string } }[]; [k: string]: unknown };
+      let ds: K8sObject & { spec: { updateStrategy: { rollingUpdate: { maxUnavailable: number } }; template: { spec: typeof spec } } };
+      before(async () => {
+        objects = await render(o.name);
+        ds = objects.find((x) => x.kind === 'DaemonSet') as typeof ds;
+        assert.ok(ds, 'a DaemonSet');
+        spec = ds.spec.template.spec;
+      });
+      const container = (name: string) => [...spec.containers, ...spec.initContainers].find((c) => c.name === name)!;
+
+      it('builds and decodes: namespace, service account, RBAC, quota, DaemonSet', () => {
+        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Namespace', 'ResourceQuota', 'ServiceAccount']);
+        for (const x of objects.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) assert.equal(x.metadata.namespace, 'imagegate', x.kind);
+      });
+      it('rolls out one node at a time', () => {
+        assert.equal(ds.spec.updateStrategy.rollingUpdate.maxUnavailable, 1);
+      });
+      it('reverts the node before the pod goes (preStop), with the image service as a native sidecar that outlives the patcher', () => {
+        assert.deepEqual(container('patcher').lifecycle?.preStop?.exec?.command, ['imagegate', 'hostpatch', 'revert', '--host-root', '/host']);
+        assert.equal(container('image-service').restartPolicy, 'Always');
+        assert.ok(spec.initContainers.some((c) => c.name === 'image-service'));
+      });
+      it('gives the patcher no privilege beyond root: not privileged, every capability dropped, no host PID', () => {
+        const sc = container('patcher').securityContext!;
+        assert.equal(sc.privileged, false);
+        assert.equal(sc.allowPrivilegeEscalation, false);
+        assert.deepEqual(sc.capabilities?.drop, ['ALL']);
+        assert.equal(spec.hostPID, undefined);
+        assert.deepEqual(container('patcher').volumeMounts?.find((m) => m.mountPath === '/host')?.readOnly, true);
+      });
+      it('serves the socket under hostPath /run/imagegate with the right backend', () => {
+        assert.equal(spec.volumes.find((v) => v.name === 'imagegate-run')?.hostPath?.path, '/run/imagegate');
+        const args = container('image-service').args!;
+        assert.deepEqual(args.slice(0, 3), ['image-service', '--socket', '/run/imagegate/imagegate.sock']);
+        if (o.backend === 'cri') assert.deepEqual(args.slice(3), ['--backend', 'cri', '--cri-endpoint', 'unix:///run/containerd/containerd.sock']);
+        else assert.deepEqual(args.slice(3), ['--docker-host', 'unix:///var/run/docker.sock']);
+      });
+      it('requests resources for every container and tolerates every taint', () => {
+        for (const c of [...spec.containers, ...spec.initContainers]) assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory, c.name);
+        assert.deepEqual(spec.tolerations, [{ operator: 'Exists' }]);
+      });
+      it('lets the service account get and patch nodes, nothing more', () => {
+        const role = objects.find((x) => x.kind === 'ClusterRole') as K8sObject & { rules: unknown[] };
+        assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] }]);
+      });
+      it(`carries the ${o.cloud === 'eks' ? 'IRSA' : 'GKE Workload Identity'} annotation`, () => {
+        const sa = objects.find((x) => x.kind === 'ServiceAccount')!;
+        const key = o.cloud === 'eks' ? 'eks.amazonaws.com/role-arn' : 'iam.gke.io/gcp-service-account';
+        assert.ok(sa.metadata.annotations?.[key], key);
+      });
+    });
+  }
+
+  it('kubectl apply --dry-run=client -k needs an API server here (why the test decodes offline instead)', async () => {
+    const r = await run('kubectl', ['apply', '--dry-run=client', '--validate=false', '-k', join(ROOT, 'daemonset/overlays/gke'), '--request-timeout=3s'], { env: { ...process.env, KUBECONFIG: '/dev/null' } }).then(
+      () => 'accepted',
+      (err: { stderr?: string }) => err.stderr ?? '',
+    );
+    assert.ok(r === 'accepted' || /connect|refused|server|unable to recognize/i.test(r), r);
+  });
+});
