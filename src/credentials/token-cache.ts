@@ -56,8 +56,8 @@ interface Entry {
  * jitter, so that after warm-up no caller waits on AWS; concurrent misses share
  * one mint; when a refresh fails the still-valid token keeps being served and
  * the refresh is retried with capped exponential backoff; an expired token is
- * never served. Keys the callers stop asking for are not refreshed again, and
- * the number of keys is bounded.
+ * never served. Keys the callers stop asking for are not refreshed again and
+ * are forgotten when their token expires; the number of keys is bounded.
  */
 export class TokenCache {
   private readonly entries = new Map<string, Entry>();
@@ -153,27 +153,36 @@ export class TokenCache {
     const jitter = (this.options.random ?? Math.random)() * (this.options.jitter ?? 0.2) * backoff;
     entry.retryAt = this.clock.now() + backoff - jitter;
     this.options.observer?.failed(key, err);
-    if (entry.token && entry.retryAt < entry.token.expiresAt) this.schedule(key, entry, entry.retryAt);
+    if (entry.token && entry.token.expiresAt > this.clock.now()) this.schedule(key, entry, Math.min(entry.retryAt, entry.token.expiresAt));
   }
 
-  /** Background refresh at `at`, if the key is still held and was asked for since its last mint. */
+  /**
+   * At `at`: refresh in the background if the key was asked for since its last
+   * mint; otherwise wait for expiry and then forget the key.
+   */
   private schedule(key: string, entry: Entry, at: number): void {
     entry.timer?.cancel();
     if (this.closed || this.entries.get(key) !== entry) return;
     entry.timer = this.clock.setTimer(() => {
       entry.timer = undefined;
       const token = entry.token;
-      if (this.entries.get(key) !== entry || !entry.used || !token || this.clock.now() >= token.expiresAt) return;
+      if (this.entries.get(key) !== entry || !token || entry.inflight) return;
+      if (this.clock.now() >= token.expiresAt) return this.drop(key, entry);
+      if (!entry.used) return this.schedule(key, entry, token.expiresAt);
       this.refresh(key, entry).catch(() => undefined);
     }, at - this.clock.now());
+  }
+
+  private drop(key: string, entry: Entry): void {
+    entry.timer?.cancel();
+    this.entries.delete(key);
+    this.options.observer?.evicted(key);
   }
 
   private insert(key: string, entry: Entry): void {
     while (this.entries.size >= this.max) {
       const [oldest, old] = this.entries.entries().next().value as [string, Entry];
-      old.timer?.cancel();
-      this.entries.delete(oldest);
-      this.options.observer?.evicted(oldest);
+      this.drop(oldest, old);
     }
     this.entries.set(key, entry);
   }

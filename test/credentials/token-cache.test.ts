@@ -103,9 +103,13 @@ describe('token cache (fake clock)', () => {
     assert.equal(await cache.get('k', mint), `token-${state.calls}`);
   });
 
-  it('stops refreshing keys nobody asks for', async () => {
+  it('stops refreshing keys nobody asks for, and forgets them at expiry', async () => {
     const { mint, state } = fakeMint(clock, 10 * MIN);
     await cache.get('k', mint);
+    await clock.advance(10 * MIN - 1);
+    assert.equal(cache.size, 1);
+    await clock.advance(1);
+    assert.equal(cache.size, 0);
     await clock.advance(60 * MIN);
     assert.equal(state.calls, 1);
     assert.equal(clock.pending, 0);
