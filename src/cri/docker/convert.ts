@@ -48,15 +48,28 @@ export function verboseInfo(inspect: Docker.ImageInspectInfo): Record<string, st
   };
 }
 
+/** Docker's names, fully qualified; each spelling is parsed once (bounded memo) so long lists stay cheap. */
 function qualify(names: string[] | null | undefined): string[] {
   const out: string[] = [];
   for (const name of names ?? []) {
-    if (name.startsWith('<none>')) continue;
-    try {
-      out.push(normaliseReference(name));
-    } catch {
-      out.push(name);
-    }
+    if (!name.startsWith('<none>')) out.push(qualified(name));
   }
   return out;
+}
+
+const MEMO_MAX = 20_000;
+const memo = new Map<string, string>();
+
+function qualified(name: string): string {
+  let full = memo.get(name);
+  if (full === undefined) {
+    try {
+      full = normaliseReference(name);
+    } catch {
+      full = name;
+    }
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(name, full);
+  }
+  return full;
 }
