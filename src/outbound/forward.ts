@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import type { Logger } from '../log/logger';
 import type { Secret } from '../log/secret';
 import { OutboundError, toOutboundError } from './errors';
@@ -56,7 +55,8 @@ export function requestPath(req: IncomingMessage): string {
 
 /**
  * The HTTP request handler: forwards the request with the token, streaming the
- * body both ways (pipe backpressure, never buffered whole). The proxy answers
+ * body both ways (pipe backpressure, never buffered whole; `pipe`, not
+ * `pipeline`, whose per-request AbortController costs a DOMException each). The proxy answers
  * itself only before the upstream's headers arrive; after that an upstream
  * failure cuts the client connection.
  */
@@ -88,9 +88,8 @@ function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, r
     clearTimeout(headerTimer);
     observe('ok');
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes.headers));
-    pipeline(upRes, res, (err) => {
-      if (err && !res.destroyed) res.destroy();
-    });
+    upRes.once('error', () => res.destroy());
+    upRes.pipe(res);
   });
   upReq.on('error', (err) => {
     clearTimeout(headerTimer);
@@ -107,7 +106,17 @@ function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, r
     clearTimeout(headerTimer);
     if (!res.writableFinished) upReq.destroy();
   });
-  req.pipe(upReq);
+  if (hasBody(req)) {
+    req.pipe(upReq);
+  } else {
+    req.resume();
+    upReq.end();
+  }
+}
+
+/** Whether the request carries a body to stream (RFC 9112 §6.3: Transfer-Encoding or a non-zero Content-Length). */
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 }
 
 function fail(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, err: OutboundError, route?: Route): void {
