@@ -25,6 +25,7 @@ import { parseDockerHost } from '../src/cri/docker/engine';
 import { ImageService } from '../src/cri/image-service';
 import { CriServer } from '../src/cri/server';
 import { services, testImages } from '../test/support/services';
+import { criForwardSection } from './cri-forward';
 
 /** One line of the result table; times in milliseconds. */
 export interface Row {
@@ -168,6 +169,7 @@ function tarWithOneFile(content: string): Buffer {
 /** The sections `npm run bench:cri` runs, in order. Add a backend's section here. */
 export const sections: Record<string, Section> = {
   docker: dockerSection,
+  cri: criForwardSection,
 };
 
 async function main(): Promise<void> {
