@@ -68,6 +68,7 @@ function reject(ctx: ForwardContext, socket: Duplex, err: OutboundError): void {
   if (socket.destroyed) return;
   const body = err.body + '\n';
   socket.end(
-    `HTTP/1.1 ${err.status} ${err.body}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${err.status} ${err.body}\r\ncontent-type: text/plain; charset=utf-8\r\nx-outbound-proxy: ${err.kind}\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }

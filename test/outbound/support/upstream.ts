@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
@@ -21,6 +22,8 @@ export interface UpstreamOptions {
   /** Header carrying the token and its scheme. Default `authorization`, `Bearer`. */
   authHeader?: string;
   authScheme?: string;
+  /** Serve HTTPS with this PEM key and certificate. Default plain HTTP. */
+  tls?: { key: string; cert: string };
 }
 
 /**
@@ -52,7 +55,7 @@ export class JwtCheckingUpstream {
   }
 
   static async start(options: UpstreamOptions): Promise<JwtCheckingUpstream> {
-    const server = http.createServer();
+    const server = options.tls ? https.createServer(options.tls) : http.createServer();
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     return new JwtCheckingUpstream(server, options);
