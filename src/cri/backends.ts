@@ -29,5 +29,5 @@ export function createBackend(config: ImageServiceConfig, logger: Logger): Image
 }
 
 // The built-in backends, registered here and nowhere else.
-registerBackend('docker', (config) => new DockerBackend({ endpoint: parseDockerHost(config.dockerHost)!, pullProgressTimeoutMs: config.pullProgressTimeout }));
+registerBackend('docker', (config, logger) => new DockerBackend({ endpoint: parseDockerHost(config.dockerHost)!, pullProgressTimeoutMs: config.pullProgressTimeout, logger }));
 registerBackend('cri', (config) => new CriForwardBackend({ endpoint: config.criEndpoint }));

@@ -32,6 +32,10 @@ describe('Docker backend: the engine going away, and stalled pulls', function ()
       assert.ok((await gate.call('ImageStatus', { image: { image } })).image);
 
       await relay.stop();
+      // Answers cached while Docker's event stream was up stay valid until the stream's end is seen: wait for that.
+      await eventually(async () => {
+        await rejectsWith(gate.call('ImageStatus', { image: { image } }, { timeoutMs: 10_000 }), status.UNAVAILABLE);
+      }, 5000);
       for (const [method, request] of [
         ['ImageStatus', { image: { image } }],
         ['ListImages', {}],
@@ -78,3 +82,16 @@ describe('Docker backend: the engine going away, and stalled pulls', function ()
     assert.deepEqual(parseDockerHost('/var/run/docker.sock')?.options, { socketPath: '/var/run/docker.sock' });
   });
 });
+
+/** Retries `check` every 50 ms until it passes, failing with its last error after `timeoutMs`. */
+async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

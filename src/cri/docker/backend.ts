@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { Image } from '../../generated/runtime/v1/Image';
 import type { ImageFsInfoResponse } from '../../generated/runtime/v1/ImageFsInfoResponse';
 import type { ImageSpec__Output } from '../../generated/runtime/v1/ImageSpec';
+import type { Logger } from '../../log/logger';
 import { CriError } from '../errors';
 import type { CallContext, ImageBackend, ImageStatusResult, PullRequest } from '../image-backend';
 import { parseReference, repositoryOf, type ImageRef } from '../reference';
@@ -10,36 +11,47 @@ import { toCriImage, verboseInfo } from './convert';
 import { connect, engineError, messageOf, statusOf, type DockerEndpoint } from './engine';
 import { DockerFsInfo, untilAborted } from './fs-info';
 import { dockerPull } from './pull';
+import { ImageCache } from './image-cache';
 import { ImageUsers } from './users';
 
 export interface DockerBackendOptions {
   endpoint: DockerEndpoint;
   /** A pull that reports no progress for this long is aborted. */
   pullProgressTimeoutMs: number;
+  logger?: Logger;
 }
 
-/** The ImageBackend on Docker Engine's API, through dockerode. */
+/**
+ * The ImageBackend on Docker Engine's API, through dockerode. Inspect results
+ * and lists are served from an ImageCache while Docker's image event stream is
+ * connected (see image-cache.ts).
+ */
 export class DockerBackend implements ImageBackend {
   readonly name = 'docker';
   readonly #docker: Docker;
   readonly #endpoint: DockerEndpoint;
   readonly #fsInfo: DockerFsInfo;
   readonly #users: ImageUsers;
+  readonly #cache: ImageCache;
 
   constructor(private readonly options: DockerBackendOptions) {
     this.#endpoint = options.endpoint;
     this.#docker = connect(options.endpoint);
     this.#fsInfo = new DockerFsInfo(this.#docker);
     this.#users = new ImageUsers(this.#docker);
+    this.#cache = new ImageCache(this.#docker, options.logger);
+    this.#cache.start();
   }
 
   listImages(filter: ImageSpec__Output | undefined, ctx: CallContext): Promise<Image[]> {
     return this.#call(ctx, async (signal) => {
       const ref = filter?.image ? parseReference(filter.image) : undefined;
       const filters = ref?.kind === 'name' ? JSON.stringify({ reference: [familiarRepository(repositoryOf(ref))] }) : undefined;
-      const images = await this.#docker.listImages({ filters, abortSignal: signal } as Docker.ListImagesOptions);
-      const users = await this.#users.forIds(images.map((image) => image.Id), signal);
-      return images.map((image) => toCriImage(image, users.get(image.Id)));
+      return this.#cache.get(`list ${filters ?? ''}`, async () => {
+        const images = await this.#docker.listImages({ filters, abortSignal: signal } as Docker.ListImagesOptions);
+        const users = await this.#users.forIds(images.map((image) => image.Id), signal);
+        return images.map((image) => toCriImage(image, users.get(image.Id)));
+      });
     });
   }
 
@@ -56,7 +68,11 @@ export class DockerBackend implements ImageBackend {
     return this.#call(ctx, async (signal) => {
       const ref = parseReference(pull.request.image?.image ?? '');
       if (ref.kind !== 'name') throw CriError.invalidArgument('cannot pull by image ID');
-      await dockerPull({ docker: this.#docker, endpoint: this.#endpoint, ref, auth: pull.auth, signal, progressTimeoutMs: this.options.pullProgressTimeoutMs });
+      try {
+        await dockerPull({ docker: this.#docker, endpoint: this.#endpoint, ref, auth: pull.auth, signal, progressTimeoutMs: this.options.pullProgressTimeoutMs });
+      } finally {
+        this.#cache.invalidate();
+      }
       const inspect = await this.#inspect(ref);
       if (!inspect) throw new CriError(status.NOT_FOUND, `pulled ${pull.request.image?.image} but Docker Engine no longer has it`);
       return inspect.Id;
@@ -67,11 +83,13 @@ export class DockerBackend implements ImageBackend {
     return this.#call(ctx, async (signal) => {
       const inspect = await this.#inspect(parseReference(spec.image));
       if (!inspect) return;
+      this.#cache.invalidate();
       for (const name of [...(inspect.RepoTags ?? []), ...(inspect.RepoDigests ?? [])]) {
         if (signal.aborted) throw signal.reason;
         if (!name.startsWith('<none>')) await this.#remove(name);
       }
       await this.#remove(inspect.Id);
+      this.#cache.invalidate();
     });
   }
 
@@ -79,17 +97,21 @@ export class DockerBackend implements ImageBackend {
     return this.#call(ctx, (signal) => this.#fsInfo.get(signal));
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#cache.close();
+  }
 
-  /** Image inspect, or undefined when Docker has no such image. */
-  async #inspect(ref: ImageRef): Promise<Docker.ImageInspectInfo | undefined> {
+  /** Image inspect (from the event-invalidated cache when it can), or undefined when Docker has no such image. */
+  #inspect(ref: ImageRef): Promise<Docker.ImageInspectInfo | undefined> {
     const name = ref.kind === 'id' ? ref.id : ref.digest ? `${repositoryOf(ref)}@${ref.digest}` : `${repositoryOf(ref)}:${ref.tag}`;
-    try {
-      return await this.#docker.getImage(name).inspect();
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+    return this.#cache.get(`inspect ${name}`, async () => {
+      try {
+        return await this.#docker.getImage(name).inspect();
+      } catch (err) {
+        if (statusOf(err) === 404) return undefined;
+        throw err;
+      }
+    });
   }
 
   /** Removes one name (or the ID); already gone is fine. */
