@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -71,7 +71,8 @@ describe('image-service process lifecycle', function () {
 
   it('removes a stale socket file and starts', async () => {
     const socket = join(dir, 'imagegate.sock');
-    execFileSync('python3', ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socket)})`]);
+    // A process that dies without closing its listening socket leaves the file behind.
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
     assert.ok(statSync(socket).isSocket());
     const server = serve(socket);
     await waitUntil(() => /image service listening/.test(server.stderr()), 30_000, 'the server to listen');
