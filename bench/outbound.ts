@@ -12,7 +12,8 @@
  * the upstream is a plain node:http server in a process of its own. A third
  * column is the floor for any Node proxy on the same machine: a 6-line
  * node:http pass-through with no token, no header handling and no metrics.
- * Environment: BENCH_OUTBOUND_SECONDS (default 8) per wrk run.
+ * Each figure is the median of BENCH_OUTBOUND_ROUNDS (default 3) wrk runs of
+ * BENCH_OUTBOUND_SECONDS (default 4), the targets interleaved.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsStandIn } from '../test/aws';
 
-const SECONDS = Number(process.env.BENCH_OUTBOUND_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_OUTBOUND_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_OUTBOUND_ROUNDS ?? 3);
 const BODIES = [1024, 64 * 1024];
 const ROOT = join(__dirname, '..');
 
@@ -87,6 +89,18 @@ function wrk(url: string, connections: number, script?: string): WrkResult {
   return { rps: Number(rps[1]), p99Ms: toMs(p99[1], p99[2]), errors };
 }
 
+/**
+ * Runs wrk against each URL in turn, ROUNDS times (so that a burst of load on
+ * the machine hits every target alike), and keeps each target's median
+ * requests/s and median p99.
+ */
+function interleaved(urls: string[], connections: number, script?: string): WrkResult[] {
+  const runs: WrkResult[][] = urls.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) urls.forEach((url, i) => runs[i].push(wrk(url, connections, script)));
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return runs.map((r) => ({ rps: median(r.map((x) => x.rps)), p99Ms: median(r.map((x) => x.p99Ms)), errors: r.reduce((n, x) => n + x.errors, 0) }));
+}
+
 function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
@@ -130,10 +144,8 @@ async function main(): Promise<void> {
     const verdicts: string[] = [];
     for (const bytes of BODIES) {
       const label = `${bytes / 1024} KiB`;
-      const path = `/?bytes=${bytes}`;
-      const direct = wrk(`http://${upstreamHost}${path}`, 64);
-      const floor = wrk(`http://${minimalHost}${path}`, 64);
-      const through = wrk(`http://${proxyHost}${path}`, 64);
+      const urls = [upstreamHost, minimalHost, proxyHost].map((host) => `http://${host}/?bytes=${bytes}`);
+      const [direct, floor, through] = interleaved(urls, 64);
       const ratio = through.rps / direct.rps;
       saturation.push([
         label, direct.rps.toFixed(0), floor.rps.toFixed(0), through.rps.toFixed(0), ratio.toFixed(2), (floor.rps / direct.rps).toFixed(2),
@@ -141,9 +153,7 @@ async function main(): Promise<void> {
       ]);
       verdicts.push(`${label} saturation: proxy/direct ${ratio.toFixed(2)} (target ≥ 0.50) ${ratio >= 0.5 ? 'MET' : 'MISSED'}; a bare Node pass-through reaches ${(floor.rps / direct.rps).toFixed(2)}`);
 
-      const directRate = wrk(`http://${upstreamHost}${path}`, 10, script);
-      const floorRate = wrk(`http://${minimalHost}${path}`, 10, script);
-      const throughRate = wrk(`http://${proxyHost}${path}`, 10, script);
+      const [directRate, floorRate, throughRate] = interleaved(urls, 10, script);
       const added = throughRate.p99Ms - directRate.p99Ms;
       fixed.push([
         label, directRate.rps.toFixed(0), throughRate.rps.toFixed(0), directRate.p99Ms.toFixed(2), floorRate.p99Ms.toFixed(2), throughRate.p99Ms.toFixed(2),
@@ -153,7 +163,7 @@ async function main(): Promise<void> {
     }
     const stsCalls = aws.calls('sts:GetWebIdentityToken');
 
-    console.log(`\noutbound proxy vs direct (wrk, ${SECONDS}s per run, 2 threads; one machine, ${process.arch}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
+    console.log(`\noutbound proxy vs direct (wrk, median of ${ROUNDS} interleaved ${SECONDS}s runs, 2 threads; one machine, ${process.arch}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
     console.log('Saturation, 64 connections');
     console.log(table(['body', 'direct req/s', 'bare node req/s', 'imagegate req/s', 'imagegate/direct', 'bare/direct', 'direct p99 ms', 'bare p99 ms', 'imagegate p99 ms', 'errors'], saturation));
     console.log('\nFixed rate (10 connections × 1 request / 10 ms)');
