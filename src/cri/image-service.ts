@@ -23,8 +23,9 @@ export interface ImageServiceOptions {
 
 /**
  * The CRI ImageService's logic, apart from gRPC: validates references, marks
- * pinned images, shares concurrent pulls of one reference (with the same
- * kubelet credentials) and tries each set of credentials the PullCredentials
+ * pinned images, shares concurrent pulls of one reference (when kubelet sent
+ * the same credentials and the pods have the same namespace and labels, the
+ * inputs credential rules match on) and tries each set of credentials the PullCredentials
  * plan offers, moving on only when the registry rejects one. Every method
  * throws CriError for the client to see. Safe under concurrency.
  */
@@ -51,8 +52,7 @@ export class ImageService {
   }
 
   async imageStatus(spec: ImageSpec__Output | null | undefined, verbose: boolean, ctx: CallContext): Promise<ImageStatusResult> {
-    parseReference(spec?.image ?? '');
-    const result = await this.backend.imageStatus(spec!, verbose, ctx);
+    const result = await this.backend.imageStatus(validSpec(spec), verbose, ctx);
     return { image: result.image && this.#markPinned(result.image), info: verbose ? result.info : undefined };
   }
 
@@ -61,13 +61,12 @@ export class ImageService {
     const ref = parseReference(request.image?.image ?? '');
     if (ref.kind === 'id') throw CriError.invalidArgument(`cannot pull by image ID "${ref.id}"; give a name with a tag or digest`);
     const kubeletAuth = fromAuthConfig(request.auth);
-    const key = `${formatReference(ref)}|${fingerprint(kubeletAuth)}`;
+    const key = `${formatReference(ref)}|${fingerprint(kubeletAuth)}|${ruleInputs(request)}`;
     return this.#pulls.run(key, ctx.signal, (signal) => this.#pull(ref, request, raw, kubeletAuth, { signal }));
   }
 
   async removeImage(spec: ImageSpec__Output | null | undefined, ctx: CallContext): Promise<void> {
-    parseReference(spec?.image ?? '');
-    await this.backend.removeImage(spec!, ctx);
+    await this.backend.removeImage(validSpec(spec), ctx);
   }
 
   imageFsInfo(ctx: CallContext): Promise<ImageFsInfoResponse> {
@@ -124,6 +123,12 @@ export class ImageService {
   }
 }
 
+/** The spec, once its reference is known to be valid (INVALID_ARGUMENT otherwise). */
+function validSpec(spec: ImageSpec__Output | null | undefined): ImageSpec__Output {
+  parseReference(spec?.image ?? '');
+  return spec as ImageSpec__Output;
+}
+
 function pullTarget(ref: ImageNameRef, request: PullImageRequest__Output): PullTarget {
   const metadata = request.sandboxConfig?.metadata;
   return {
@@ -141,6 +146,14 @@ function fingerprint(auth: RegistryAuth | undefined): string {
   if (!auth) return 'anonymous';
   const parts = [auth.username, auth.password?.reveal(), auth.serverAddress, auth.identityToken?.reveal(), auth.registryToken?.reveal()];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+/** What credential rules may match on besides the image: pods that differ here never share a pull. */
+function ruleInputs(request: PullImageRequest__Output): string {
+  const config = request.sandboxConfig;
+  if (!config) return '';
+  const labels = Object.entries(config.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify([config.metadata?.namespace ?? '', labels]);
 }
 
 function safeNormalise(name: string): string {

@@ -74,6 +74,20 @@ describe('ImageService (the class, apart from gRPC)', () => {
     assert.equal(backend.pulls.length, 2);
   });
 
+  it('does not share a pull between pods of different namespaces (credential rules may differ)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const backend = new ScriptedBackend(async () => (await gate, ID));
+    const service = new ImageService({ backend });
+    const inNamespace = (namespace: string) =>
+      ({ image: { image: 'busybox' }, auth: null, sandboxConfig: { metadata: { name: 'p', namespace, uid: '', attempt: 0 }, labels: { app: 'x' } } }) as never;
+    const pulls = [inNamespace('a'), inNamespace('a'), inNamespace('b')].map((r) => service.pullImage(r, undefined, ctx()));
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    await Promise.all(pulls);
+    assert.equal(backend.pulls.length, 2);
+  });
+
   it('aborts the shared pull only when every caller has given up', async () => {
     let backendSignal!: AbortSignal;
     const backend = new ScriptedBackend(

@@ -84,10 +84,16 @@ function follow(stream: NodeJS.ReadableStream, signal: AbortSignal, onProgress: 
       signal.removeEventListener('abort', stop);
       reject(signal.aborted ? signal.reason : err);
     });
+    let ended = false;
     stream.on('end', () => {
+      ended = true;
       signal.removeEventListener('abort', stop);
       if (failure !== undefined) reject(pullError(Object.assign(new Error(failure), { json: { message: failure } }), ref));
       else resolve();
+    });
+    stream.on('close', () => {
+      signal.removeEventListener('abort', stop);
+      if (!ended) reject(signal.aborted ? signal.reason : Object.assign(new Error('the connection to Docker Engine closed during the pull'), { code: 'ECONNRESET' }));
     });
   });
 }
