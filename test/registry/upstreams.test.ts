@@ -62,6 +62,17 @@ describe('registry facade: upstreams', function () {
     assert.equal((await issued()) - before, 2, 'a new scope gets its own token');
   });
 
+  it('serves a burst of concurrent first requests to a Bearer upstream (all learn the challenge, none is refused)', async () => {
+    const fresh = await startTestFacade();
+    try {
+      const t = await tokenFor(fresh.url, users.alice, 'repository:token/test/busybox:pull');
+      const answers = await Promise.all(Array.from({ length: 24 }, () => raw(fresh.url, `/v2/token/test/busybox/blobs/${layer}`, { headers: { authorization: `Bearer ${t}` } })));
+      assert.deepEqual(answers.map((a) => a.status), answers.map(() => 200));
+    } finally {
+      await fresh.close(1000);
+    }
+  });
+
   it('shares one upstream fetch among concurrent requests for one manifest digest, then answers from memory', async () => {
     let calls = 0;
     const inner = tokenUpstream();

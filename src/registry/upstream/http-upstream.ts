@@ -42,10 +42,10 @@ export class HttpUpstream implements Upstream {
     if (request.kind === 'tags' || request.kind === 'referrers') headers.accept = 'application/json';
     const scope = `repository:${request.repository}:pull`;
     const started = process.hrtime.bigint();
-    let res = await this.#send(url, method, headers, scope);
-    if (res.statusCode === 401 && this.options.auth.challenged(header(res, 'www-authenticate'), scope)) {
+    let { res, authorization } = await this.#send(url, method, headers, scope);
+    if (res.statusCode === 401 && this.options.auth.challenged(header(res, 'www-authenticate'), scope, authorization)) {
       discard(res);
-      res = await this.#send(url, method, headers, scope);
+      ({ res } = await this.#send(url, method, headers, scope));
     }
     res = await this.#redirects(res, url, method, headers, scope);
     const status = res.statusCode ?? 502;
@@ -66,10 +66,10 @@ export class HttpUpstream implements Upstream {
     this.#agents.https.destroy();
   }
 
-  async #send(url: URL, method: string, headers: Record<string, string>, scope: string): Promise<http.IncomingMessage> {
+  async #send(url: URL, method: string, headers: Record<string, string>, scope: string): Promise<{ res: http.IncomingMessage; authorization?: string }> {
     const authorization = await this.options.auth.header(scope);
     const all = authorization ? { ...headers, authorization } : headers;
-    return send(url, { method, headers: all, timeoutMs: this.options.timeoutMs, agents: this.#agents }, this.name);
+    return { res: await send(url, { method, headers: all, timeoutMs: this.options.timeoutMs, agents: this.#agents }, this.name), authorization };
   }
 
   /** Follows storage redirects when configured to: relative Locations resolved, Authorization dropped once the host changes. */
@@ -86,7 +86,7 @@ export class HttpUpstream implements Upstream {
       const nextMethod = status === 303 ? 'GET' : method;
       current =
         next.host === this.options.url.host
-          ? await this.#send(next, nextMethod, headers, scope)
+          ? (await this.#send(next, nextMethod, headers, scope)).res
           : await send(next, { method: nextMethod, headers, timeoutMs: this.options.timeoutMs, agents: this.#agents }, this.name);
       at = next;
     }

@@ -39,15 +39,6 @@ export class UpstreamRouter {
     throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name });
   }
 
-  /** The facade name for an upstream repository (used to rewrite `Link` headers). */
-  facadeName(resolved: Resolved, upstreamRepository: string): string | undefined {
-    const route = this.#routes.find((r) => r.upstream === resolved.upstream);
-    if (!route) return undefined;
-    const rest = route.repositoryPrefix ? strip(upstreamRepository, route.repositoryPrefix) : upstreamRepository;
-    if (rest === undefined) return undefined;
-    return route.prefix ? `${route.prefix}/${rest}` : rest;
-  }
-
   get upstreams(): Upstream[] {
     return [...new Set(this.#routes.map((r) => r.upstream))];
   }

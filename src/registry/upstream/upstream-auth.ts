@@ -50,18 +50,20 @@ export class UpstreamAuth {
     return undefined;
   }
 
-  /** Learns from a 401: true when the challenge is new or the token was stale, so that one retry may succeed. */
-  challenged(wwwAuthenticate: string | undefined, scope: string): boolean {
+  /**
+   * Learns from a 401 to a request sent with `sent` as its Authorization: true
+   * when the upstream sent a usable challenge, so that one retry may succeed
+   * (the caller retries once). A cached token the upstream refused is dropped.
+   */
+  challenged(wwwAuthenticate: string | undefined, scope: string, sent: string | undefined): boolean {
     const challenge = parseChallenge(wwwAuthenticate);
     if (!challenge) return false;
-    const known = this.#challenge;
     this.#challenge = challenge;
     if (challenge.scheme === 'bearer') {
       const key = tokenKey(challenge, scope);
-      const had = this.#tokens.delete(key);
-      return had || known?.scheme !== 'bearer' || known.params.realm !== challenge.params.realm;
+      if (sent !== undefined && sent === `Bearer ${this.#tokens.get(key)?.token.reveal()}`) this.#tokens.delete(key);
     }
-    return known?.scheme !== challenge.scheme;
+    return true;
   }
 
   async #token(challenge: Challenge, scope: string, secret: UpstreamSecret): Promise<CachedToken> {
