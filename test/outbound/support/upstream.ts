@@ -31,10 +31,13 @@ export interface UpstreamOptions {
  * stand-in's JWKS (signature, issuer, audience, expiry) and answers 401 when
  * one fails. Routes: `/echo` (JSON of what it saw), `/upload` (counts the body),
  * `/download?bytes=N` (streams N bytes with backpressure), `/slow?ms=N`
- * (delays the headers), and a WebSocket echo on any path.
+ * (delays the headers), `/cut` (promises 1 MiB, sends 64 KiB, drops the
+ * connection), and a WebSocket echo on any path.
  */
 export class JwtCheckingUpstream {
   readonly calls: SeenCall[] = [];
+  /** Request bodies that ended before their promised length (the client or a proxy went away). */
+  aborted = 0;
   /** Audiences a token must name (any one of them). Set per test. */
   audiences: string[] = [];
   /** Header carrying the token, and its scheme (empty for a bare token). */
@@ -122,12 +125,20 @@ export class JwtCheckingUpstream {
         let bytes = 0;
         req.on('data', (chunk: Buffer) => (bytes += chunk.length));
         req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bytes })));
+        req.on('close', () => {
+          if (!req.complete) this.aborted += 1;
+        });
         return;
       }
       case '/download': {
         const total = Number(url.searchParams.get('bytes') ?? 0);
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
         Readable.from(chunks(total)).pipe(res);
+        return;
+      }
+      case '/cut': {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(1024 * 1024) });
+        res.write(Buffer.alloc(64 * 1024, 0x63), () => res.destroy());
         return;
       }
       case '/slow':
