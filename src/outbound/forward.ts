@@ -55,10 +55,10 @@ export function requestPath(req: IncomingMessage): string {
 
 /**
  * The HTTP request handler: forwards the request with the token, streaming the
- * body both ways (pipe backpressure, never buffered whole; `pipe`, not
- * `pipeline`, whose per-request AbortController costs a DOMException each). The proxy answers
- * itself only before the upstream's headers arrive; after that an upstream
- * failure cuts the client connection.
+ * body both ways with pipe backpressure, never buffered whole (`pipe`, not
+ * `pipeline`, whose per-request AbortController costs a DOMException each).
+ * The proxy answers itself only before the upstream's headers arrive; after
+ * that an upstream failure cuts the client connection.
  */
 export function createForwarder(ctx: ForwardContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {

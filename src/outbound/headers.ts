@@ -40,6 +40,7 @@ export interface InjectOptions {
  * The headers sent upstream: end-to-end headers only, without the routing
  * header, with the upstream's Host, the client appended to X-Forwarded-For,
  * and the token in the auth header (replacing whatever the client sent there).
+ * A chunked request body is re-chunked on this hop (whatever the method).
  * For a WebSocket handshake the Connection/Upgrade pair is kept.
  */
 export function upstreamHeaders(req: IncomingMessage, route: Route, token: Secret, inject: InjectOptions, upgrade = false): OutgoingHttpHeaders {
@@ -47,11 +48,12 @@ export function upstreamHeaders(req: IncomingMessage, route: Route, token: Secre
   if (route.strip) delete out[route.strip];
   delete out.expect;
   out.host = route.target.authority;
-  const client = req.socket.remoteAddress;
+  const client = req.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   if (client) {
     const prior = req.headers['x-forwarded-for'];
     out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client;
   }
+  if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) out['transfer-encoding'] = 'chunked';
   out[inject.authHeader] = inject.authScheme ? `${inject.authScheme} ${token.reveal()}` : token.reveal();
   if (upgrade) {
     out.connection = 'Upgrade';

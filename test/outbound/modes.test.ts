@@ -112,6 +112,25 @@ describe('outbound: forwarding with STS-minted JWTs (AWS stand-in, JWT-checking 
     assert.equal(fx.upstream.calls.filter((c) => c.claims).length, 100);
   });
 
+  it('a chunked request body is streamed on, whatever the method', async () => {
+    const { port } = await fx.proxy({ UPSTREAM_HOST: fx.upstream.host });
+    fx.upstream.audiences = ['http://127.0.0.1'];
+    for (const method of ['POST', 'GET']) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, method, path: '/upload', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (t: string) => (body += t));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.write('a'.repeat(1000));
+        req.end('b'.repeat(500));
+      });
+      assert.equal(answer.status, 200, `${method}: ${answer.body}`);
+      assert.deepEqual(JSON.parse(answer.body), { bytes: 1500 }, method);
+    }
+  });
+
   it('request bodies and methods pass through', async () => {
     const { port } = await fx.proxy({ UPSTREAM_HOST: fx.upstream.host });
     fx.upstream.audiences = ['http://127.0.0.1'];
