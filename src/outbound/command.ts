@@ -1,8 +1,9 @@
 import type { Command } from '../cli/command';
 import { untilSignal } from '../cli/lifecycle';
 import { formatListenAddress } from '../config/address';
+import { ConfigError } from '../config/errors';
 import { createLogger } from '../log/logger';
-import { createRegistry, startMetricsServer } from '../metrics/server';
+import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
 import { startOutboundProxy } from './server';
 import { loadSettings } from './settings';
 import { createStsTokenSource } from './tokens';
@@ -23,20 +24,30 @@ export const outboundProxyCommand: Command = {
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
     const registry = createRegistry();
     const tokens = createStsTokenSource(settings, { registry });
-    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger });
+    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger }).catch(async (err: unknown) => {
+      await tokens.close();
+      throw err;
+    });
     const fixed = proxy.router.fixedAudiences();
     if (fixed) tokens.get(fixed).catch((err: Error) => logger.warn('first token not available yet', { audiences: fixed, error: err.message }));
-    const metrics = settings.metrics
-      ? await startMetricsServer({
-          listen: settings.metrics.listen,
-          path: settings.metrics.path,
-          registry,
-          probes: {
-            '/healthz': () => true,
-            '/readyz': async () => (fixed ? (await tokens.get(fixed), true) : true),
-          },
-        })
-      : undefined;
+    let metrics: RunningServer | undefined;
+    try {
+      metrics = settings.metrics
+        ? await startMetricsServer({
+            listen: settings.metrics.listen,
+            path: settings.metrics.path,
+            registry,
+            probes: {
+              '/healthz': () => true,
+              '/readyz': async () => (fixed ? (await tokens.get(fixed), true) : true),
+            },
+          })
+        : undefined;
+    } catch (err) {
+      await proxy.close(0);
+      await tokens.close();
+      throw new ConfigError('METRICS_LISTEN_ADDR', `cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
     logger.info('outbound proxy listening', {
       listen: formatListenAddress({ host: proxy.address.address, port: proxy.address.port }),
       upstream: settings.upstreamHost?.authority ?? `header ${settings.hostHeader}`,
