@@ -7,6 +7,9 @@
  * - ImageStatus p50/p99: at most 1 ms added at p50;
  * - ListImages with 200 images present: at most 1.5× Docker's own list;
  * - PullImage of an image already present.
+ * imagegate normally answers ImageStatus and ListImages from its cache
+ * invalidated by Docker's image events; the `cache off` rows show the same
+ * calls going to the engine every time.
  *
  * Needs Docker Engine and the open loopback registry (.ci/run starts both).
  * Creates 200 tiny images `imagegate-bench/img:<n>` (docker import) and
@@ -69,6 +72,11 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/** `+0.31` or `-0.12`. */
+export function signed(ms: number): string {
+  return `${ms >= 0 ? '+' : ''}${ms.toFixed(2)}`;
+}
+
 /** Prints the rows as a Markdown table (paste-able into the README). */
 export function printTable(rows: Row[]): void {
   const f = (ms: number) => ms.toFixed(2);
@@ -102,15 +110,26 @@ export async function dockerSection(): Promise<Row[]> {
   try {
     await rpc('PullImage', { image: { image } });
     row('ImageStatus', await interleaved(calls, () => rpc('ImageStatus', { image: { image } }), () => docker.getImage(image).inspect()), (g, d) =>
-      `+${(g - d).toFixed(2)} ms (≤ 1 ms)`,
+      `${signed(g - d)} ms (≤ 1 ms)`,
     );
     const present = (await docker.listImages()).length;
     row(`ListImages (${present} images)`, await interleaved(listCalls, () => rpc('ListImages', {}), () => docker.listImages(), 20), (g, d) =>
       `${(g / d).toFixed(2)}× (≤ 1.5×)`,
     );
     row('PullImage (present)', await interleaved(pulls, () => rpc('PullImage', { image: { image } }), () => dockerPull(docker, image), 5), (g, d) =>
-      `${(g / d).toFixed(2)}×, +${(g - d).toFixed(2)} ms`,
+      `${(g / d).toFixed(2)}×, ${signed(g - d)} ms`,
     );
+    const uncached = await uncachedServer(dir);
+    try {
+      row('ImageStatus, cache off', await interleaved(calls, () => uncached.rpc('ImageStatus', { image: { image } }), () => docker.getImage(image).inspect()), (g, d) =>
+        `${signed(g - d)} ms`,
+      );
+      row(`ListImages (${present} images), cache off`, await interleaved(listCalls, () => uncached.rpc('ListImages', {}), () => docker.listImages(), 20), (g, d) =>
+        `${(g / d).toFixed(2)}×`,
+      );
+    } finally {
+      await uncached.stop();
+    }
   } finally {
     client.close();
     await server.stop();
@@ -118,6 +137,20 @@ export async function dockerSection(): Promise<Row[]> {
     await removeImages(docker, created);
   }
   return rows;
+}
+
+/** A second imagegate whose Docker backend never caches, to show the cost of the engine round trip itself. */
+async function uncachedServer(dir: string) {
+  const backend = new DockerBackend({ endpoint: parseDockerHost(`unix://${services.dockerSocket}`)!, pullProgressTimeoutMs: 60_000, cache: false });
+  const server = await CriServer.start({ socket: join(dir, 'uncached.sock'), service: new ImageService({ backend }), gracePeriodMs: 1000 });
+  const client = imageServiceClient(`unix://${server.socket}`) as unknown as grpc.Client;
+  return {
+    rpc: (method: string, request: object) => call(client, method, request),
+    stop: async () => {
+      client.close();
+      await server.stop();
+    },
+  };
 }
 
 /** Imports `count` distinct one-file images `imagegate-bench/img:<n>`; returns the names it created. */

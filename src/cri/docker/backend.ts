@@ -19,6 +19,8 @@ export interface DockerBackendOptions {
   /** A pull that reports no progress for this long is aborted. */
   pullProgressTimeoutMs: number;
   logger?: Logger;
+  /** Serve inspects and lists from the event-invalidated cache. Default true; off only to measure the engine itself. */
+  cache?: boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export class DockerBackend implements ImageBackend {
     this.#fsInfo = new DockerFsInfo(this.#docker);
     this.#users = new ImageUsers(this.#docker);
     this.#cache = new ImageCache(this.#docker, options.logger);
-    this.#cache.start();
+    if (options.cache !== false) this.#cache.start();
   }
 
   listImages(filter: ImageSpec__Output | undefined, ctx: CallContext): Promise<Image[]> {
