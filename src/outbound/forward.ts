@@ -61,8 +61,16 @@ export function requestPath(req: IncomingMessage): string {
  * that an upstream failure cuts the client connection.
  */
 export function createForwarder(ctx: ForwardContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const debug = ctx.logger.isDebugEnabled();
   return (req, res) => {
-    res.once('finish', () => ctx.metrics.requests.inc({ status: String(res.statusCode), source: res.getHeader('x-outbound-proxy') ? 'proxy' : 'upstream' }));
+    const started = debug ? Date.now() : 0;
+    res.once('finish', () => {
+      const source = res.getHeader('x-outbound-proxy') ? 'proxy' : 'upstream';
+      ctx.metrics.requests.inc({ status: String(res.statusCode), source });
+      if (debug) {
+        ctx.logger.debug('request', { method: req.method, path: requestPath(req).split('?')[0], status: res.statusCode, source, ms: Date.now() - started });
+      }
+    });
     prepare(ctx, req).then(
       ({ route, token }) => relay(ctx, req, res, route, token),
       (err) => fail(ctx, req, res, toOutboundError(err)),
