@@ -17,13 +17,14 @@ const standinKubelet = (): { content: string; executable: boolean } => ({
 });
 const containerd = `ExecStart=/usr/bin/node ${REPO}/test/hostpatch/fixtures/cri-standin.cjs /run/containerd/containerd.sock containerd`;
 
-/** Services every test node has: the stand-in containerd and a (not enabled) stand-in imagegate. */
+/** Services every test node has: the stand-in containerd and imagegate's image service (not enabled: absent after a reboot). */
 const COMMON: FileSet = {
   '/etc/systemd/system/containerd.service': {
     content: `[Unit]\nDescription=containerd stand-in\n\n[Service]\n${containerd}\nRestart=always\nRestartSec=1\n\n[Install]\nWantedBy=multi-user.target\n`,
   },
+  // The real image service (Docker backend, the host's Docker Engine), as the DaemonSet pod would serve it.
   '/etc/systemd/system/imagegate-test.service': {
-    content: `[Unit]\nDescription=imagegate image service stand-in (the DaemonSet pod's socket)\n\n[Service]\nExecStart=/usr/bin/node ${REPO}/test/hostpatch/fixtures/cri-standin.cjs /run/imagegate/imagegate.sock imagegate\n`,
+    content: `[Unit]\nDescription=imagegate image service (the DaemonSet pod's socket)\n\n[Service]\nWorkingDirectory=/tmp\nExecStart=/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/src/cli/main.ts image-service --socket /run/imagegate/imagegate.sock --docker-host unix:///docker.sock --log-level warn\n`,
   },
 };
 

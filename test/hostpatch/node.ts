@@ -9,6 +9,7 @@ import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { services } from '../support/services';
 import { layoutFiles, type TestLayout } from './layouts';
 
 const run = promisify(execFile);
@@ -49,6 +50,9 @@ export class TestNode {
       '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
       '--cgroupns=host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
       '-v', `${REPO}:/work/main:ro`, '-v', `${realpathSync(process.execPath)}:/usr/bin/node:ro`,
+      // The host's Docker Engine for imagegate's Docker backend (not under /run, which is a tmpfs in the node),
+      // and its root dir, which ImageFsInfo measures (the DaemonSet's docker variant mounts it the same way).
+      '-v', `${services.dockerSocket}:/docker.sock`, '-v', '/var/lib/docker:/var/lib/docker:ro',
       NODE_IMAGE, '/sbin/init',
     ]);
     const node = new TestNode(name);
@@ -93,10 +97,10 @@ export class TestNode {
     return this.sh(`cd /tmp && IMAGEGATE_LOG_LEVEL=info /usr/bin/node /work/main/node_modules/tsx/dist/cli.mjs /work/main/test/hostpatch/fixtures/hostpatch-cli.ts ${quoted}`, 300_000);
   }
 
-  /** Starts the stand-in imagegate (the DaemonSet pod's image service) and waits for its socket. */
+  /** Starts imagegate's image service (the DaemonSet pod's sidecar) and waits for its socket. */
   async startImagegate(): Promise<void> {
     await this.must('systemctl start imagegate-test.service');
-    await this.must('for i in $(seq 1 100); do [ -S /run/imagegate/imagegate.sock ] && exit 0; sleep 0.1; done; echo "no socket" >&2; exit 1');
+    await this.must('for i in $(seq 1 300); do [ -S /run/imagegate/imagegate.sock ] && exit 0; sleep 0.1; done; journalctl -u imagegate-test --no-pager | tail -5 >&2; exit 1');
   }
 
   /** What the stand-in kubelet recorded at its last successful start. */

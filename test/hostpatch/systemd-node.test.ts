@@ -40,7 +40,7 @@ for (const c of CASES) {
       await node.waitHealthy(30_000);
       const k = await node.kubelet();
       assert.equal(k.endpoint, IMAGEGATE);
-      assert.equal(k.answeredBy, '/var/lib/imagegate');
+      assert.equal(k.answeredBy, '/var/lib/docker', 'ImageFsInfo answered by imagegate (Docker backend)');
       if (c.mode === 'config') assert.match(k.config ?? '', /^\/run\/imagegate\/hostpatch\/kubelet-config\.(yaml|json)$/);
       else assert.ok(k.args.includes(`--image-service-endpoint=${IMAGEGATE}`), k.args.join(' '));
     });
@@ -112,38 +112,44 @@ describe('hostpatch on a systemd node: failing open', function () {
     await node.reboot();
     await node.waitHealthy(60_000);
     assert.equal((await node.kubelet()).endpoint, 'unix:///run/containerd/containerd.sock');
+    assert.equal((await node.sh('systemctl is-active imagegate-test.service')).stdout.trim(), 'inactive', 'imagegate is absent after the reboot');
     assert.equal((await node.sh(`test -e ${DROP_IN}`)).code, 1);
   });
 
   it('imagegate killed → the watchdog reverts within timeout + interval and kubelet is healthy; imagegate back → re-applied', async () => {
     await node.startImagegate();
     // The DaemonSet's long-running patcher: heartbeat while imagegate answers.
-    await node.must(`systemd-run --unit imagegate-patcher --quiet /usr/bin/node /work/main/node_modules/tsx/dist/cli.mjs /work/main/test/hostpatch/fixtures/hostpatch-cli.ts apply --watch --kubelet-version 1.30 --watchdog-interval 2s --watchdog-timeout 6s --healthz-timeout 60s`);
-    await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 0 && (await node.kubelet()).endpoint === IMAGEGATE, 60_000, 'patch applied by the watch loop');
-    await new Promise((r) => setTimeout(r, 10_000)); // longer than the watchdog timeout: the heartbeat keeps the patch
-    assert.equal((await node.kubelet()).endpoint, IMAGEGATE, 'the watchdog must not revert while imagegate answers');
+    await node.must(`systemd-run --unit imagegate-patcher --quiet --working-directory=/tmp /usr/bin/node /work/main/node_modules/tsx/dist/cli.mjs /work/main/test/hostpatch/fixtures/hostpatch-cli.ts apply --watch --kubelet-version 1.30 --watchdog-interval 2s --watchdog-timeout 6s --healthz-timeout 60s`);
+    try {
+      await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 0 && (await node.kubelet()).endpoint === IMAGEGATE, 90_000, 'patch applied by the watch loop');
+      await new Promise((r) => setTimeout(r, 10_000)); // longer than the watchdog timeout: the heartbeat keeps the patch
+      assert.equal((await node.kubelet()).endpoint, IMAGEGATE, 'the watchdog must not revert while imagegate answers');
 
-    await node.must('systemctl kill -s KILL imagegate-test.service');
-    const killedAt = Date.now();
-    await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 1, 30_000, 'watchdog revert');
-    const revertedAfterMs = Date.now() - killedAt;
-    assert.ok(revertedAfterMs <= 6_000 + 2_000 + 3_000, `reverted after ${revertedAfterMs} ms (documented: timeout + interval)`);
-    await node.waitHealthy(30_000);
-    assert.equal((await node.kubelet()).endpoint, 'unix:///run/containerd/containerd.sock');
-    assert.match(await node.must('cat /run/imagegate/hostpatch/reverted-by-watchdog'), /no heartbeat/);
+      await node.must('systemctl kill -s KILL imagegate-test.service');
+      const killedAt = Date.now();
+      await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 1, 60_000, 'watchdog revert');
+      const revertedAfterMs = Date.now() - killedAt;
+      // Documented bound: timeout (6s) + interval (2s); 5s more for timer accuracy and a loaded machine.
+      assert.ok(revertedAfterMs <= 6_000 + 2_000 + 5_000, `reverted after ${revertedAfterMs} ms`);
+      await waitUntil(async () => (await node.kubelet()).endpoint === 'unix:///run/containerd/containerd.sock', 30_000, 'kubelet restarted on its own runtime');
+      await node.waitHealthy(30_000);
+      assert.match(await node.must('cat /run/imagegate/hostpatch/reverted-by-watchdog'), /no heartbeat/);
 
-    await node.startImagegate();
-    await waitUntil(async () => (await node.kubelet()).endpoint === IMAGEGATE, 60_000, 're-apply once imagegate answers again');
-    await node.must('systemctl stop imagegate-patcher.service');
-    assert.equal((await node.hostpatch(['revert'])).code, 0);
+      await node.startImagegate();
+      await waitUntil(async () => (await node.kubelet()).endpoint === IMAGEGATE, 90_000, 're-apply once imagegate answers again');
+    } finally {
+      await node.sh('systemctl stop imagegate-patcher.service; systemctl reset-failed imagegate-patcher.service');
+      await node.hostpatch(['revert']);
+    }
   });
 
   it('a patch kubelet does not survive → rolled back automatically, node unchanged', async () => {
+    await node.startImagegate();
     // This kubelet build rejects --image-service-endpoint like an unknown flag (cf. Cilium's --network-plugin crash loop).
     await node.must(`mkdir -p /etc/systemd/system/kubelet.service.d && printf '[Service]\\nEnvironment=STANDIN_REJECT_FLAGS=image-service-endpoint\\n' > /etc/systemd/system/kubelet.service.d/50-test-reject.conf && systemctl daemon-reload && systemctl restart kubelet.service`);
     await node.waitHealthy(30_000);
     const snap = await node.snapshot();
-    const r = await node.hostpatch(['apply', '--kubelet-version', '1.26', '--healthz-timeout', '8s', '--watchdog-timeout', '1h']);
+    const r = await node.hostpatch(['apply', '--kubelet-version', '1.26', '--healthz-timeout', '8s', '--watchdog-timeout', '1h', '--wait', '30s']);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /rolled back/);
     await node.waitHealthy(30_000);

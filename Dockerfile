@@ -1,0 +1,53 @@
+# imagegate container image.
+#
+# Two stages: the builder compiles the TypeScript and prunes node_modules to
+# production dependencies; the runtime is a distroless Node.js base (no
+# shell, no package manager) running as UID 65532. Both bases are build
+# arguments pinned by digest. Where no registry is reachable (this project's
+# CI), pass locally made bases: see test/install/make-bases.sh.
+#
+# Dependencies come from the build context (run `npm ci` first), because the
+# builder may have no registry access; native add-ons (optional in ssh2 and
+# cpu-features, both with pure-JS fallbacks) are removed, so the same
+# context builds linux/amd64 and linux/arm64 (`docker buildx build
+# --platform linux/amd64,linux/arm64 .`).
+ARG BUILDER_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
+ARG BASE_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot@sha256:2cd820156cf039c8b54ae2d2a97e424b6729070714de8707a6b79f20d56f6a9a
+
+FROM ${BUILDER_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+COPY node_modules ./node_modules
+COPY proto ./proto
+COPY bin ./bin
+COPY src ./src
+COPY hostpatch ./hostpatch
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund --offline \
+ && find node_modules -name '*.node' -delete \
+ && rm -rf node_modules/.cache dist/test dist/bench \
+ && mkdir -p /out \
+ && printf '#!/nodejs/bin/node\nrequire("/app/dist/src/cli/main.js").main(process.argv.slice(2));\n' > /out/imagegate \
+ && chmod 0755 /out/imagegate
+
+FROM ${BASE_IMAGE}
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/imagegate/imagegate
+LABEL org.opencontainers.image.title="imagegate" \
+      org.opencontainers.image.description="CRI image service, registry facade and outbound JWT proxy that mint short-lived AWS credentials" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/proto ./proto
+# A script the kernel runs with the base's /nodejs/bin/node (no shell needed),
+# so `imagegate …` works as the entrypoint and in exec probes.
+COPY --from=build /out/imagegate /usr/local/bin/imagegate
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/imagegate"]
