@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { CriError } from '../../src/cri/errors';
+import { CriForwardBackend } from '../../src/cri/forward/backend';
 import { parseCriEndpoint } from '../../src/cri/forward/endpoint';
 import { classifyPullError, registryOf } from '../../src/cri/forward/pull-errors';
 import { loadImageServiceConfig } from '../../src/cri/config';
@@ -69,5 +70,32 @@ describe('cri forward: pull errors from the runtime', () => {
     assert.equal(registryOf('localhost/a'), 'localhost');
     assert.equal(registryOf('team/app:1'), 'docker.io');
     assert.equal(registryOf('busybox'), 'docker.io');
+  });
+});
+
+describe('cri forward: calls that never reach the runtime', () => {
+  const ctx = (signal = new AbortController().signal) => ({ signal });
+
+  it('fails with UNAVAILABLE naming the endpoint when nothing listens there', async () => {
+    const backend = new CriForwardBackend({ endpoint: 'unix:///nonexistent/imagegate-test/cri.sock' });
+    try {
+      await assert.rejects(backend.imageFsInfo(ctx()), (err: unknown) => {
+        assert.ok(err instanceof CriError);
+        assert.equal(err.code, status.UNAVAILABLE);
+        assert.match(err.message, /^CRI image service at unix:\/\/\/nonexistent\/imagegate-test\/cri\.sock is unavailable/);
+        return true;
+      });
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('does not call out for an already cancelled call, and refuses calls after close', async () => {
+    const backend = new CriForwardBackend({ endpoint: 'unix:///nonexistent/imagegate-test/cri.sock' });
+    const controller = new AbortController();
+    controller.abort(CriError.deadlineExceeded());
+    await assert.rejects(backend.listImages(undefined, ctx(controller.signal)), (err: unknown) => err instanceof CriError && err.code === status.DEADLINE_EXCEEDED);
+    await backend.close();
+    await assert.rejects(backend.listImages(undefined, ctx()), (err: unknown) => err instanceof CriError && err.code === status.UNAVAILABLE);
   });
 });
