@@ -103,8 +103,12 @@ async function wrk(target: Target, digest: string): Promise<number> {
 
 /** Resident set (VmRSS) of a process, in MB. */
 function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? (Number(m[1]) * 1024) / 1e6 : NaN;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? (Number(m[1]) * 1024) / 1e6 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The highest RSS of `pid` sampled every 20 ms while `work` runs. */
@@ -120,16 +124,18 @@ async function peakRssDuring(pid: number, work: Promise<unknown>): Promise<numbe
 }
 
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<ChildProcess> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
     try {
       await requireTcp(what, `127.0.0.1:${port}`, 200);
+      await new Promise((r) => setTimeout(r, 200));
+      if (child.exitCode !== null) break;
       return child;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
   child.kill();
-  throw new Error(`${what} did not start`);
+  throw new Error(`${what} did not start (is port ${port} taken?)`);
 }
 
 async function startFacade(dir: string): Promise<ChildProcess> {
