@@ -16,11 +16,12 @@ export const outboundProxyCommand: Command = {
   name: 'outbound-proxy',
   summary: 'forward HTTP requests with an AWS STS web-identity JWT (drop-in for aws-outbound-jwt-proxy)',
   async run(argv) {
-    const { settings, help } = loadSettings(argv);
-    if (help !== undefined) {
-      process.stdout.write(help + '\n');
+    const loaded = loadSettings(argv);
+    if ('help' in loaded) {
+      process.stdout.write(loaded.help + '\n');
       return 0;
     }
+    const { settings } = loaded;
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
     const registry = createRegistry();
     const tokens = createStsTokenSource(settings, { registry });

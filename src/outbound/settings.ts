@@ -95,8 +95,11 @@ const schema = z.object({
 
 type Raw = z.output<typeof schema>;
 
+/** Either the validated settings or, for `--help`, the help text to print. */
+export type SettingsOrHelp = { settings: OutboundSettings } | { help: string };
+
 /** Loads and validates the settings; a problem throws a ConfigError naming the flag or variable. */
-export function loadSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): { settings: OutboundSettings; help?: string } {
+export function loadSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): SettingsOrHelp {
   const normalized = normalizeBooleans(argv);
   let loaded;
   try {
@@ -105,7 +108,7 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (err instanceof ConfigError) throw new ConfigError(settingName(err.setting, normalized, env), err.problem);
     throw err;
   }
-  if (loaded.helpRequested) return { settings: undefined as never, help: loaded.help };
+  if (loaded.helpRequested) return { help: loaded.help };
   const fail = (path: string, problem: string, like?: string): never => {
     let name = settingName(path, normalized, env);
     if (like && !settingName(like, normalized, env).startsWith('--')) name = bindings.find((b) => b.path === path)?.env ?? name;

@@ -3,7 +3,11 @@ import { loadSettings, type OutboundSettings } from '../../src/outbound/settings
 import { runCli } from './support/proxy-process';
 
 const PINNED = { UPSTREAM_HOST: 'api.example.com' };
-const load = (argv: string[], env: Record<string, string> = {}) => loadSettings(argv, env).settings;
+function load(argv: string[], env: Record<string, string> = {}): OutboundSettings {
+  const loaded = loadSettings(argv, env);
+  if (!('settings' in loaded)) throw new Error('expected settings, got help');
+  return loaded.settings;
+}
 
 describe('outbound: settings (names and defaults of aws-outbound-jwt-proxy)', () => {
   it('defaults match aws-outbound-jwt-proxy', () => {

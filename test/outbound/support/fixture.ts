@@ -35,7 +35,9 @@ export class OutboundFixture {
 
   /** Starts `imagegate outbound-proxy` in-process with the given variables (plus loopback listen and no metrics). */
   async proxy(env: Record<string, string>, argv: string[] = []): Promise<StartedProxy> {
-    const { settings } = loadSettings(argv, { LISTEN_ADDR: '127.0.0.1:0', METRICS_ENABLED: 'false', UPSTREAM_SCHEME: 'http', ...env });
+    const loaded = loadSettings(argv, { LISTEN_ADDR: '127.0.0.1:0', METRICS_ENABLED: 'false', UPSTREAM_SCHEME: 'http', ...env });
+    if (!('settings' in loaded)) throw new Error('expected settings, got help');
+    const { settings } = loaded;
     const registry = new Registry();
     const tokens = createStsTokenSource(settings, {
       registry,
