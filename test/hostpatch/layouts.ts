@@ -10,7 +10,10 @@ export type TestLayout = 'gke' | 'eks-al2023' | 'eks-al2' | 'kubeadm' | 'unknown
 /** One file: host path → content (mode 0644 unless executable). */
 export type FileSet = Record<string, { content: string; executable?: boolean }>;
 
-const REPO = '/work/main';
+import { resolve } from 'node:path';
+
+/** The repository, mounted read-only at the same path inside every test node. */
+export const REPO = resolve(__dirname, '../..');
 const standinKubelet = (): { content: string; executable: boolean } => ({
   content: `#!/bin/sh\nexec /usr/bin/node ${REPO}/test/hostpatch/fixtures/kubelet-standin.cjs "$@"\n`,
   executable: true,

@@ -1,20 +1,19 @@
 /**
  * A systemd "node" for the hostpatch tests: the image made by
  * .ci/services/50-systemd-node.sh booted with systemd as PID 1 in a Docker
- * container with no network but loopback, the repository and the host's node
- * binary mounted read-only, and one kubelet layout laid out in it.
+ * container with no network but loopback, the repository (at its own path) and
+ * the host's node binary mounted read-only, and one kubelet layout laid out in it.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { services } from '../support/services';
-import { layoutFiles, type TestLayout } from './layouts';
+import { layoutFiles, REPO, type TestLayout } from './layouts';
 
 const run = promisify(execFile);
 export const NODE_IMAGE = process.env.IMAGEGATE_NODE_IMAGE || 'imagegate-ci/systemd-node:bookworm';
-const REPO = resolve(__dirname, '../..');
 
 export interface ExecResult {
   code: number;
@@ -35,12 +34,15 @@ export function snapshotDiff(before: string, after: string): string {
   return [...[...a].filter((l) => !b.has(l)).map((l) => `- ${l}`), ...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`)].join('\n');
 }
 
+/** The command line that runs `imagegate hostpatch` inside a node. */
+export const HOSTPATCH_CLI = `/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/test/hostpatch/fixtures/hostpatch-cli.ts`;
+
 export class TestNode {
   private constructor(readonly name: string) {}
 
   /** Boots a node, lays out `layout`, starts the stand-in containerd and kubelet and waits until kubelet is healthy. */
   static async boot(layout: TestLayout): Promise<TestNode> {
-    if (REPO !== '/work/main') throw new Error(`the node tests mount the repository at /work/main; it is at ${REPO}`);
+    if (/\s/.test(REPO)) throw new Error(`the node tests write the repository path into unit files; it must not contain spaces: ${REPO}`);
     await docker(['image', 'inspect', NODE_IMAGE]).catch(() => {
       throw new Error(`systemd node image ${NODE_IMAGE} is missing; .ci/services/50-systemd-node.sh builds it`);
     });
@@ -49,7 +51,7 @@ export class TestNode {
       'run', '-d', '--name', name, '--hostname', name.slice(0, 63), '--network', 'none', '--stop-signal', 'SIGRTMIN+3',
       '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
       '--cgroupns=host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
-      '-v', `${REPO}:/work/main:ro`, '-v', `${realpathSync(process.execPath)}:/usr/bin/node:ro`,
+      '-v', `${REPO}:${REPO}:ro`, '-v', `${realpathSync(process.execPath)}:/usr/bin/node:ro`,
       // The host's Docker Engine for imagegate's Docker backend (not under /run, which is a tmpfs in the node),
       // and its root dir, which ImageFsInfo measures (the DaemonSet's docker variant mounts it the same way).
       '-v', `${services.dockerSocket}:/docker.sock`, '-v', '/var/lib/docker:/var/lib/docker:ro',
@@ -94,7 +96,7 @@ export class TestNode {
   /** `imagegate hostpatch <args>` run inside the node, as the DaemonSet's patcher sees the host. */
   hostpatch(args: string[]): Promise<ExecResult> {
     const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    return this.sh(`cd /tmp && IMAGEGATE_LOG_LEVEL=info /usr/bin/node /work/main/node_modules/tsx/dist/cli.mjs /work/main/test/hostpatch/fixtures/hostpatch-cli.ts ${quoted}`, 300_000);
+    return this.sh(`cd /tmp && IMAGEGATE_LOG_LEVEL=info ${HOSTPATCH_CLI} ${quoted}`, 300_000);
   }
 
   /** Starts imagegate's image service (the DaemonSet pod's sidecar) and waits for its socket. */

@@ -5,7 +5,7 @@
  * endpoint with ImageFsInfo at start-up and serves /healthz on 10248.
  */
 import assert from 'node:assert/strict';
-import { snapshotDiff, TestNode } from './node';
+import { HOSTPATCH_CLI, snapshotDiff, TestNode } from './node';
 import type { TestLayout } from './layouts';
 
 const IMAGEGATE = 'unix:///run/imagegate/imagegate.sock';
@@ -120,7 +120,7 @@ describe('hostpatch on a systemd node: failing open', function () {
   it('imagegate killed → the watchdog reverts within timeout + interval and kubelet is healthy; imagegate back → re-applied', async () => {
     await node.startImagegate();
     // The DaemonSet's long-running patcher: heartbeat while imagegate answers.
-    await node.must(`systemd-run --unit imagegate-patcher --quiet --working-directory=/tmp /usr/bin/node /work/main/node_modules/tsx/dist/cli.mjs /work/main/test/hostpatch/fixtures/hostpatch-cli.ts apply --watch --kubelet-version 1.30 --watchdog-interval 2s --watchdog-timeout 6s --healthz-timeout 60s`);
+    await node.must(`systemd-run --unit imagegate-patcher --quiet --working-directory=/tmp ${HOSTPATCH_CLI} apply --watch --kubelet-version 1.30 --watchdog-interval 2s --watchdog-timeout 6s --healthz-timeout 60s`);
     try {
       await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 0 && (await node.kubelet()).endpoint === IMAGEGATE, 90_000, 'patch applied by the watch loop');
       await new Promise((r) => setTimeout(r, 10_000)); // longer than the watchdog timeout: the heartbeat keeps the patch
