@@ -41,11 +41,11 @@ describe('registry facade: command, TLS and the embedded default', function () {
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
     const config = join(dir, 'tls.yml');
     writeFileSync(config, 'registry:\n  metricsListen: ""\n  upstreams: [{name: u, url: "http://127.0.0.1:5010"}]\n');
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config, '--listen', '127.0.0.1:5015', '--tls-cert', cert, '--tls-key', key], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config, '--listen', '127.0.0.1:5015', '--tls-cert', cert, '--tls-key', key], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IMAGEGATE_LOG_LEVEL: 'info' } });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += String(c)));
     try {
-      for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 300 && !stderr.includes('listening') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
       assert.ok(stderr.includes('https://127.0.0.1:5015'), stderr);
       const status = await new Promise<{ code?: number; auth?: string }>((done, fail) =>
         https.get('https://127.0.0.1:5015/v2/', { ca: readFileSync(cert) }, (res) => {
