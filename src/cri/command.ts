@@ -22,6 +22,8 @@ export const imageServiceCommand: Command = {
       process.stdout.write(help + '\n');
       return 0;
     }
+    // Listen for SIGTERM/SIGINT before the socket exists, so that a signal during start-up is a clean stop, not a kill.
+    const stopRequested = untilSignal();
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, defaultMeta: { component: 'image-service' } });
     const registry = createRegistry();
     const service = new ImageService({
@@ -52,7 +54,7 @@ export const imageServiceCommand: Command = {
     }
     logger.info('metrics listening', { listen: formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) });
 
-    const signal = await untilSignal();
+    const signal = await stopRequested;
     logger.info('shutting down; letting in-flight calls finish', { signal, gracePeriodMs: config.gracePeriod });
     await server.stop();
     await metrics.close();

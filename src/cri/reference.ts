@@ -26,6 +26,8 @@ export type ImageRef = ImageIdRef | ImageNameRef;
 
 /** Longest repository name a registry accepts (distribution's NameTotalLengthMax). */
 const NAME_MAX = 255;
+/** Longest whole reference considered: a maximal name, tag (128) and sha512 digest fit well within it. */
+const REFERENCE_MAX = 512;
 const ALNUM = '[a-z0-9]+';
 const PATH_COMPONENT = `${ALNUM}(?:(?:[._]|__|-+)${ALNUM})*`;
 const PATH = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
@@ -43,7 +45,7 @@ const HEX64 = /^[a-f0-9]{64}$/;
  */
 export function parseReference(text: string): ImageRef {
   if (text === '') throw invalid(text, 'the image reference is empty');
-  if (text.length > NAME_MAX + 200) throw invalid(text, `longer than ${NAME_MAX + 200} characters`);
+  if (text.length > REFERENCE_MAX) throw invalid(text, `longer than ${REFERENCE_MAX} characters`);
   if (HEX64.test(text)) return { kind: 'id', id: `sha256:${text}` };
   if (text.startsWith('sha256:')) {
     if (!HEX64.test(text.slice(7))) throw invalid(text, 'an image ID is sha256: followed by 64 lowercase hex digits');
