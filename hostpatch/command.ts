@@ -33,6 +33,8 @@ const schema = z.object({
   }).prefault({}),
   /** Keep running after apply: renew the heartbeat, re-apply after a watchdog revert or reboot. */
   watch: z.boolean().default(false),
+  /** With --watch: revert the node on SIGTERM before exiting (the DaemonSet's cleanup path). */
+  revertOnExit: z.boolean().default(false),
   /** status: exit 1 unless the patch is applied (the patcher's readiness probe). */
   requireApplied: z.boolean().default(false),
   nodeName: z.string().optional(),
@@ -51,6 +53,7 @@ const bindings: Binding[] = [
   { flag: 'watchdog-interval', env: 'IMAGEGATE_WATCHDOG_INTERVAL', path: 'watchdog.interval', help: 'host watchdog check interval (default 10s)' },
   { flag: 'watchdog-timeout', env: 'IMAGEGATE_WATCHDOG_TIMEOUT', path: 'watchdog.timeout', help: 'revert after imagegate is silent this long (default 30s)' },
   { flag: 'watch', env: 'IMAGEGATE_HOSTPATCH_WATCH', path: 'watch', type: 'boolean', help: 'apply, then keep the heartbeat and re-apply after a revert (DaemonSet mode)' },
+  { flag: 'revert-on-exit', env: 'IMAGEGATE_HOSTPATCH_REVERT_ON_EXIT', path: 'revertOnExit', type: 'boolean', help: 'with --watch: revert the node on SIGTERM before exiting' },
   { flag: 'require-applied', path: 'requireApplied', type: 'boolean', help: 'status: exit 1 unless the patch is applied (readiness probe)' },
   { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
   { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
@@ -87,7 +90,7 @@ export const hostpatchCommand: Command = {
       switch (action) {
         case 'apply': {
           if (c.watch) {
-            await watch(patcher, opts, Math.min(5000, c.watchdog.interval / 2), untilSignal());
+            await watch(patcher, opts, Math.min(5000, c.watchdog.interval / 2), untilSignal(), c.revertOnExit);
             return EXIT.ok;
           }
           const result = await patcher.apply();

@@ -17,10 +17,12 @@ const MAX_BACKOFF_MS = 30 * 60_000;
  * times in a row, it applies it — after a failure it waits 1, 2, 4 … 30
  * minutes before the next try, so a flapping imagegate cannot make kubelet
  * restart in a loop. Its first apply also runs when a patch is already in
- * place (a restarted pod), which changes nothing unless the patch differs. Ends when `stop` resolves; it does not revert (the
- * pod's preStop hook does).
+ * place (a restarted pod), which changes nothing unless the patch differs.
+ * When `stop` resolves it stops re-applying and, with `revertOnExit` (the
+ * DaemonSet's setting), reverts the node before returning — the pod's
+ * cleanup path: deleting the DaemonSet reverts every node.
  */
-export async function watch(patcher: Patcher, opts: PatcherOptions, heartbeatMs: number, stop: Promise<unknown>): Promise<void> {
+export async function watch(patcher: Patcher, opts: PatcherOptions, heartbeatMs: number, stop: Promise<unknown>, revertOnExit: boolean): Promise<void> {
   const { log } = opts;
   let stopped = false;
   void stop.then(() => (stopped = true));
@@ -51,5 +53,10 @@ export async function watch(patcher: Patcher, opts: PatcherOptions, heartbeatMs:
       }
     }
     await Promise.race([stop, new Promise((r) => setTimeout(r, heartbeatMs))]);
+  }
+  if (revertOnExit) {
+    log.info('stopping: reverting the node before exit');
+    const result = await patcher.revert();
+    await markNode(log, opts.nodeName, 'reverted', { result, reason: 'patcher stopped', at: new Date().toISOString() });
   }
 }

@@ -117,10 +117,11 @@ describe('hostpatch on a systemd node: failing open', function () {
     assert.equal((await node.sh(`test -e ${DROP_IN}`)).code, 1);
   });
 
-  it('imagegate killed → the watchdog reverts within timeout + interval and kubelet is healthy; imagegate back → re-applied', async () => {
+  it('imagegate killed → the watchdog reverts within timeout + interval and kubelet is healthy; imagegate back → re-applied; patcher stopped → reverted', async () => {
     await node.startImagegate();
-    // The DaemonSet's long-running patcher: heartbeat while imagegate answers.
-    await node.must(`systemd-run --unit imagegate-patcher --quiet --working-directory=/tmp ${HOSTPATCH_CLI} apply --watch --kubelet-version 1.30 --watchdog-interval 2s --watchdog-timeout 6s --healthz-timeout 60s`);
+    // The DaemonSet's long-running patcher: heartbeat while imagegate answers. KillMode=mixed: SIGTERM
+    // goes to tsx's launcher only, which relays it once to the patcher (as the container runtime would).
+    await node.must(`systemd-run --unit imagegate-patcher --quiet --working-directory=/tmp -p KillMode=mixed ${HOSTPATCH_CLI} apply --watch --revert-on-exit --kubelet-version 1.30 --watchdog-interval 2s --watchdog-timeout 6s --healthz-timeout 60s`);
     try {
       await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 0 && (await node.kubelet()).endpoint === IMAGEGATE, 90_000, 'patch applied by the watch loop');
       await new Promise((r) => setTimeout(r, 10_000)); // longer than the watchdog timeout: the heartbeat keeps the patch
@@ -138,6 +139,12 @@ describe('hostpatch on a systemd node: failing open', function () {
 
       await node.startImagegate();
       await waitUntil(async () => (await node.kubelet()).endpoint === IMAGEGATE, 90_000, 're-apply once imagegate answers again');
+
+      // The pod stops (DaemonSet deleted): SIGTERM → the patcher reverts before it exits.
+      await node.must('systemctl stop imagegate-patcher.service');
+      assert.equal((await node.sh(`test -e ${DROP_IN}`)).code, 1, 'drop-in removed on SIGTERM');
+      await waitUntil(async () => (await node.kubelet()).endpoint === 'unix:///run/containerd/containerd.sock', 30_000, 'kubelet back on its own runtime');
+      assert.equal((await node.sh('ls /run/imagegate/hostpatch')).code, 2, 'state folder removed');
     } finally {
       await node.sh('systemctl stop imagegate-patcher.service; systemctl reset-failed imagegate-patcher.service');
       await node.hostpatch(['revert']);

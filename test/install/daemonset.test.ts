@@ -73,8 +73,9 @@ describe('install: kustomize overlays', function () {
       it('rolls out one node at a time', () => {
         assert.equal(ds.spec.updateStrategy.rollingUpdate.maxUnavailable, 1);
       });
-      it('reverts the node before the pod goes (preStop), with the image service as a native sidecar that outlives the patcher', () => {
-        assert.deepEqual(container('patcher').lifecycle?.preStop?.exec?.command, ['imagegate', 'hostpatch', 'revert', '--host-root', '/host']);
+      it('reverts the node when the pod stops (SIGTERM → revert), with the image service as a native sidecar that outlives the patcher', () => {
+        assert.deepEqual(container('patcher').args, ['hostpatch', 'apply', '--watch', '--revert-on-exit', '--host-root', '/host']);
+        assert.ok((spec.terminationGracePeriodSeconds as number) >= 150, 'time for the revert and kubelet healthz');
         assert.equal(container('image-service').restartPolicy, 'Always');
         assert.ok(spec.initContainers.some((c) => c.name === 'image-service'));
       });
