@@ -88,6 +88,7 @@ export const imageServiceSchema = z.object({
   credentials: credentialsSchema().optional(),
 });
 
+/** The validated settings (durations in milliseconds, the socket mode as a number). */
 export type ImageServiceConfig = z.output<typeof imageServiceSchema>;
 
 /** Flags and environment variables of `imagegate image-service`. */

@@ -4,6 +4,7 @@ import type { HealthCheckResponse } from '../generated/grpc/health/v1/HealthChec
 import type { HealthHandlers } from '../generated/grpc/health/v1/Health';
 import { healthProto } from './proto';
 
+/** The statuses this server reports. */
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
 /**

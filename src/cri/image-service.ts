@@ -12,6 +12,7 @@ import type { CallContext, ImageBackend, ImageStatusResult } from './image-backe
 import { formatReference, matchesFilter, normaliseReference, parseReference, type ImageNameRef } from './reference';
 import { SingleFlight } from './single-flight';
 
+/** What an ImageService is built from. */
 export interface ImageServiceOptions {
   backend: ImageBackend;
   /** Which credentials each pull uses. Default: kubelet's own (`kubeletOnly`). */

@@ -22,6 +22,7 @@ export interface ImageNameRef {
   digest?: string;
 }
 
+/** A parsed reference: an image ID or a name. */
 export type ImageRef = ImageIdRef | ImageNameRef;
 
 /** Longest repository name a registry accepts (distribution's NameTotalLengthMax). */

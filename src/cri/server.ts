@@ -8,6 +8,7 @@ import { imageServiceDefinition, imageServiceHandlers } from './grpc/service';
 import { HealthService } from './health';
 import type { ImageService } from './image-service';
 
+/** What a CriServer is started with. */
 export interface CriServerOptions {
   /** Path of the Unix socket, e.g. `/run/imagegate/imagegate.sock`. */
   socket: string;

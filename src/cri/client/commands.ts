@@ -40,6 +40,7 @@ function requireImages(images: string[], min = 1): void {
   if (images.length < min) throw new ConfigError('IMAGE', 'give at least one image reference');
 }
 
+/** `imagegate images [IMAGE]`: ListImages, optionally filtered; table, IDs (-q) or JSON. */
 export const imagesCommand = clientCommand('images', 'list images of a CRI image endpoint', async (options, images, rpc) => {
   if (images.length > 1) throw new ConfigError('IMAGE', 'give at most one image reference to filter by');
   const filter = images[0] ? { filter: { image: { image: images[0] } } } : {};
@@ -50,6 +51,7 @@ export const imagesCommand = clientCommand('images', 'list images of a CRI image
   return 0;
 });
 
+/** `imagegate pull IMAGE... [--creds USER:PASS]`: PullImage; prints the image ref. */
 export const pullCommand = clientCommand('pull', 'pull an image through a CRI image endpoint', async (options, images, rpc) => {
   requireImages(images);
   for (const image of images) {
@@ -70,6 +72,7 @@ export const pullCommand = clientCommand('pull', 'pull an image through a CRI im
   return 0;
 });
 
+/** `imagegate inspecti IMAGE...`: verbose ImageStatus; exits 1 when an image is absent. */
 export const inspectiCommand = clientCommand('inspecti', 'show the status of images of a CRI image endpoint', async (options, images, rpc) => {
   requireImages(images);
   let missing = 0;
@@ -99,6 +102,7 @@ export const inspectiCommand = clientCommand('inspecti', 'show the status of ima
   return missing > 0 ? 1 : 0;
 });
 
+/** `imagegate rmi IMAGE...`: RemoveImage after checking the image exists (as crictl). */
 export const rmiCommand = clientCommand('rmi', 'remove images from a CRI image endpoint', async (_options, images, rpc) => {
   requireImages(images);
   let missing = 0;
@@ -115,6 +119,7 @@ export const rmiCommand = clientCommand('rmi', 'remove images from a CRI image e
   return missing > 0 ? 1 : 0;
 });
 
+/** `imagegate imagefsinfo`: ImageFsInfo as a table or JSON. */
 export const imagefsinfoCommand = clientCommand('imagefsinfo', 'show the image filesystem usage of a CRI image endpoint', async (options, _images, rpc) => {
   const info = await rpc<ImageFsInfoResponse__Output>('ImageFsInfo', {});
   process.stdout.write(options.output === 'json' ? json(info) : fsInfoTable(info));

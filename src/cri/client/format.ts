@@ -37,6 +37,7 @@ export function imagesTable(images: Image__Output[], verbose: boolean): string {
   return table(headers, rows);
 }
 
+/** One row per image and container filesystem. */
 export function fsInfoTable(info: ImageFsInfoResponse__Output): string {
   const rows = [
     ...info.imageFilesystems.map((fs) => ['image', fs]),

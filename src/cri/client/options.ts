@@ -20,6 +20,7 @@ export const clientSchema = z.object({
   verbose: z.boolean().default(false),
 });
 
+/** The client's validated settings. */
 export type ClientOptions = z.output<typeof clientSchema>;
 
 const common: Binding[] = [

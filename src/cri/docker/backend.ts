@@ -14,6 +14,7 @@ import { dockerPull } from './pull';
 import { ImageCache } from './image-cache';
 import { ImageUsers } from './users';
 
+/** Settings of the Docker backend (from `--docker-host` and `--pull-progress-timeout`). */
 export interface DockerBackendOptions {
   endpoint: DockerEndpoint;
   /** A pull that reports no progress for this long is aborted. */

@@ -6,6 +6,7 @@ import { CriError } from '../errors';
 import { repositoryOf, type ImageNameRef } from '../reference';
 import { engineError, messageOf, statusOf, type DockerEndpoint } from './engine';
 
+/** One engine pull: the reference, credentials, the caller's signal and the progress timeout. */
 export interface DockerPullOptions {
   docker: Docker;
   endpoint: DockerEndpoint;

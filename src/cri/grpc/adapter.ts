@@ -4,6 +4,7 @@ import { CriError, toCallStatus } from '../errors';
 import type { CallContext } from '../image-backend';
 import type { RpcMetrics } from './metrics';
 
+/** What every wrapped handler shares: where unexpected errors are logged and where calls are counted. */
 export interface AdapterDeps {
   logger: Logger;
   metrics: RpcMetrics;
