@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import express from 'express';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { createLogger } from '../../src/log/logger';
 import { errorBoundary } from '../../src/registry/http/error-boundary';
 import type { RunningRegistry } from '../../src/registry/server';
-import { basic, startTestFacade, users } from './support/facade';
+import { basic, startTestFacade, testConfig, users } from './support/facade';
 import { raw } from './support/raw';
 
 describe('registry facade: bad input and errors', function () {
@@ -75,6 +75,33 @@ describe('registry facade: bad input and errors', function () {
       const res = await raw(facade.url, '/v2/basic/test/busybox/manifests/1', { headers: { authorization } });
       assert.equal(res.status, 401, authorization);
       assert.equal(res.json.errors[0].code, 'UNAUTHORIZED');
+    }
+  });
+
+  it('answers 503 UNAVAILABLE when an upstream accepts but never answers, and cuts a body that stalls', async () => {
+    const sockets = new Set<net.Socket>();
+    const hanging = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.once('data', (request) => {
+        if (String(request).includes('/blobs/')) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 1000\r\ndocker-content-digest: x\r\n\r\n0123456789');
+      });
+    });
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+    const port = (hanging.address() as AddressInfo).port;
+    const own = await startTestFacade(
+      testConfig({ upstreams: [{ name: 'hangs', url: `http://127.0.0.1:${port}`, timeout: '1s' }], auth: { anonymousPull: ['**'] } }),
+    );
+    try {
+      const res = await raw(own.url, '/v2/app/manifests/1');
+      assert.equal(res.status, 503);
+      assert.equal(res.json.errors[0].code, 'UNAVAILABLE');
+      assert.ok(!res.body.toString().includes(String(port)), 'the upstream address is not echoed');
+      await assert.rejects(raw(own.url, `/v2/app/blobs/sha256:${'a'.repeat(64)}`), /aborted|socket hang up|ECONNRESET/);
+      assert.equal((await raw(own.url, '/healthz')).status, 200);
+    } finally {
+      for (const s of sockets) s.destroy();
+      hanging.close();
+      await own.close(500);
     }
   });
 
