@@ -72,12 +72,23 @@ export class Patcher {
       await this.host.remove(OWNED.watchdogReverted);
       await this.host.remove(OWNED.watchdogState);
       await this.host.write(OWNED.heartbeat, `${Date.now()}\n`);
-      for (const f of plan.files) await this.host.write(f.hostPath, f.content, f.mode);
-      await systemd.reload();
-      await systemd.start(WATCHDOG_TIMER);
-      log.info('restarting kubelet with imagegate as its image service', { layout: layout.name, mode, endpoint: plan.endpoint });
-      await systemd.restart(KUBELET_UNIT);
-      if (!(await this.waitHealthy(systemd, kubelet))) {
+      let healthy: boolean;
+      try {
+        for (const f of plan.files) await this.host.write(f.hostPath, f.content, f.mode);
+        for (const stale of [OWNED.configCopy('json'), OWNED.configCopy('yaml')]) {
+          if (!plan.files.some((f) => f.hostPath === stale)) await this.host.remove(stale);
+        }
+        await systemd.reload();
+        await systemd.start(WATCHDOG_TIMER);
+        log.info('restarting kubelet with imagegate as its image service', { layout: layout.name, mode, endpoint: plan.endpoint });
+        await systemd.restart(KUBELET_UNIT);
+        healthy = await this.waitHealthy(systemd, kubelet);
+      } catch (err) {
+        log.error('applying the patch failed; rolling back', { error: (err as Error).message });
+        await this.removePatch(systemd);
+        throw err;
+      }
+      if (!healthy) {
         log.error('kubelet did not become healthy with imagegate; rolling back', { timeoutMs: this.opts.healthzTimeoutMs });
         await this.removePatch(systemd);
         throw new RolledBackError(`kubelet did not answer ${this.opts.healthzUrl} within ${this.opts.healthzTimeoutMs} ms after the patch; rolled back and restarted kubelet on its own image service`);

@@ -31,13 +31,16 @@ export async function watch(patcher: Patcher, opts: PatcherOptions, heartbeatMs:
   let nextTry = 0;
   let verified = false;
   const socket = patcher.host.path(opts.socket);
+  let answered: boolean | undefined;
   while (!stopped) {
     const answers = await imageFsInfoAnswers(socket);
     streak = answers ? streak + 1 : 0;
+    if (answers !== answered) log.info(answers ? 'imagegate answers ImageFsInfo' : 'imagegate stopped answering ImageFsInfo', { socket });
+    answered = answers;
     if (answers && verified && (await patcher.patchPresent())) {
       await patcher.host.write(OWNED.heartbeat, `${Date.now()}\n`);
     } else if (!answers) {
-      log.warn('imagegate does not answer ImageFsInfo; heartbeat not renewed (the watchdog reverts the patch if this lasts)', { socket });
+      log.debug('no ImageFsInfo answer; heartbeat not renewed (the watchdog reverts the patch if this lasts)', { socket });
     } else if (streak >= STABLE_CHECKS && Date.now() >= nextTry) {
       try {
         const result = await patcher.apply();
