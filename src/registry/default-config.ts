@@ -48,5 +48,5 @@ export function ensureDemoUser(stateDir: string, logger: Logger): void {
   const password = randomBytes(12).toString('base64url');
   writeFileSync(join(stateDir, 'demo-password'), password + '\n', { mode: 0o600 });
   writeFileSync(file, `demo:${bcrypt.hashSync(password, 10)}\n`, { mode: 0o600 });
-  logger.info('created the demo registry user "demo"', { passwordFile: join(stateDir, 'demo-password'), htpasswd: file });
+  logger.info('created the demo registry user "demo"; its password is in the file named here', { file: join(stateDir, 'demo-password'), usersFile: file });
 }
