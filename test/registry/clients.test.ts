@@ -83,6 +83,12 @@ describe('registry facade: real clients (Docker CLI + Engine, skopeo)', function
     assert.ok(manifest.layers.length >= 1);
   });
 
+  it('skopeo copy follows a blob redirect the facade passes on (pass mode) to the storage host', async () => {
+    await sh('skopeo', ['copy', '-q', '--src-tls-verify=false', '--src-creds', `${users.alice.username}:${users.alice.password}`, `docker://${host}/pass/test/large:1`, `dir:${join(work, 'passed')}`]);
+    const manifest = JSON.parse(await sh('cat', [join(work, 'passed', 'manifest.json')]));
+    assert.ok(manifest.layers.length >= 1);
+  });
+
   it('skopeo is refused with a wrong password', async () => {
     await assert.rejects(sh('skopeo', ['inspect', '--tls-verify=false', '--creds', `${users.alice.username}:nope`, `docker://${host}/token/test/busybox:1`]), /unauthorized|invalid username\/password/i);
   });

@@ -31,6 +31,8 @@ describe('registry facade: bad input and errors', function () {
     ['a name no upstream serves', '/v2/elsewhere/app/manifests/1', 404, 'NAME_UNKNOWN'],
     ['an unknown path', '/v2/basic/test/busybox', 404, 'NAME_UNKNOWN'],
     ['the catalog', '/v2/_catalog', 404, 'NAME_UNKNOWN'],
+    ['a host in the name', '/v2/127.0.0.1:5000/test/busybox/manifests/1', 400, 'NAME_INVALID'],
+    ['another host via a catch-all-looking name', '/v2/evil.example.com/x/manifests/1', 404, 'NAME_UNKNOWN'],
     ['an upstream that is down', '/v2/down/app/manifests/1', 503, 'UNAVAILABLE'],
   ];
   for (const [what, path, status, code] of table) {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { RunningRegistry } from '../../src/registry/server';
 import { basic, startTestFacade, tokenFor, users } from './support/facade';
 import { raw, upstreamManifest } from './support/raw';
 import { upstreams } from './support/upstreams';
@@ -10,7 +9,7 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const upstreamAuth = basic({ username: upstreams.user, password: upstreams.password });
 
 describe('registry facade: pull endpoints over a real docker-registry', function () {
-  let facade: RunningRegistry;
+  let facade: Awaited<ReturnType<typeof startTestFacade>>;
   let token: string;
   let manifest: { digest: string; body: any };
   let layer: string;
@@ -136,6 +135,17 @@ describe('registry facade: pull endpoints over a real docker-registry', function
     const b = await get(`/v2/basic/test/busybox/blobs/sha256:${'0'.repeat(64)}`);
     assert.equal(b.status, 404);
     assert.equal(b.json.errors[0].code, 'BLOB_UNKNOWN');
+  });
+
+  it('counts requests by route and status, upstream latency, streamed bytes, auth decisions and cache hits', async () => {
+    const text = await facade.metrics.metrics();
+    assert.match(text, /imagegate_registry_requests_total\{route="blob",method="GET",status="200"\} \d+/);
+    assert.match(text, /imagegate_registry_requests_total\{route="manifest",method="GET",status="404"\} \d+/);
+    assert.match(text, /imagegate_registry_upstream_seconds_count\{upstream="basic",kind="blob",status="200"\} \d+/);
+    const bytes = Number(/imagegate_registry_bytes_streamed_total\{upstream="basic",kind="blob"\} (\d+)/.exec(text)?.[1]);
+    assert.ok(bytes >= manifest.body.layers[0].size, `bytes streamed: ${bytes}`);
+    assert.match(text, /imagegate_registry_auth_decisions_total\{authenticator="static",result="allow"\} \d+/);
+    assert.match(text, /imagegate_registry_manifest_cache_total\{result="hit"\} \d+/);
   });
 
   it('answers /healthz and /readyz', async () => {

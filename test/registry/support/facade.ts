@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import { createRegistry } from '../../../src/metrics/server';
 import { createLogger } from '../../../src/log/logger';
 import { type RegistryConfig, registrySchema } from '../../../src/registry/config';
@@ -40,13 +41,14 @@ export function testConfig(overrides: Record<string, unknown> = {}): RegistryCon
   });
 }
 
-/** Starts a facade on an ephemeral loopback port, after checking the upstreams are up. */
-export async function startTestFacade(config: RegistryConfig = testConfig(), sink?: string[]): Promise<RunningRegistry> {
+/** Starts a facade on an ephemeral loopback port, after checking the upstreams are up; `metrics` is its Prometheus registry. */
+export async function startTestFacade(config: RegistryConfig = testConfig(), sink?: string[]): Promise<RunningRegistry & { metrics: Registry }> {
   for (const [what, addr] of [['basic upstream', upstreams.basic], ['token upstream', upstreams.token], ['token issuer', upstreams.issuer], ['redirecting upstream', upstreams.redirecting]]) {
     await requireTcp(what, addr);
   }
   const logger = createLogger({ level: sink ? 'debug' : 'error', sink: sink ?? [] });
-  return startRegistry(config, { logger, registry: createRegistry(), baseDir: process.cwd() });
+  const metrics = createRegistry();
+  return Object.assign(await startRegistry(config, { logger, registry: metrics, baseDir: process.cwd() }), { metrics });
 }
 
 /** `Authorization: Basic …` for a user. */
