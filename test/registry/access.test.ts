@@ -127,6 +127,17 @@ describe('registry facade: client authentication, authorization and the token fl
     }
   });
 
+  it('does not count expired facade tokens as failed logins (a busy client renewing tokens is never rate limited)', async () => {
+    const expired = await sign({}, { exp: Math.floor(Date.now() / 1000) - 60 });
+    for (let i = 0; i < 30; i++) {
+      const res = await raw(facade.url, MANIFEST, { headers: bearer(expired) });
+      assert.equal(res.status, 401);
+      assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
+    }
+    assert.equal((await raw(facade.url, MANIFEST, { headers: bearer(await sign({})) })).status, 200);
+    assert.equal((await raw(facade.url, MANIFEST, { headers: bearer('not-ours') })).status, 401, 'bearer logins from this client are not rate limited');
+  });
+
   it('rate-limits 100 bad passwords with 429 TOOMANYREQUESTS and Retry-After, while other users are still served', async () => {
     const victim = { username: users.alice.username, password: 'guess' };
     const statuses: number[] = [];

@@ -63,8 +63,13 @@ export class AccessGate {
   async caller(credentials: ClientCredentials | undefined, context: AuthContext, challenge: ChallengeFor): Promise<Caller> {
     if (!credentials) return { kind: 'anonymous' };
     if (credentials.kind === 'bearer') {
-      const claims = await this.options.issuer.verify(credentials.token.reveal());
+      const token = credentials.token.reveal();
+      const claims = await this.options.issuer.verify(token);
       if (claims) return { kind: 'token', subject: claims.subject, access: claims.access };
+      // An expired (or forged) facade token: the client just fetches a new one. Not a failed login.
+      if (this.options.issuer.claimsToBeOurs(token)) {
+        throw new RegistryError('UNAUTHORIZED', 'authentication required', undefined, { 'www-authenticate': challenge(scopeOf(context.repository), 'invalid_token') });
+      }
     }
     return { kind: 'identity', identity: await this.login(credentials, context, challenge) };
   }
@@ -89,4 +94,8 @@ export class AccessGate {
     const issued = await this.options.issuer.issue(identity?.name ?? '', granted);
     return { ...issued, granted };
   }
+}
+
+function scopeOf(repository: string | undefined): string | undefined {
+  return repository ? `repository:${repository}:pull` : undefined;
 }

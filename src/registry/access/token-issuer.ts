@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT, decodeJwt, jwtVerify } from 'jose';
 import type { ScopeEntry } from './scope';
 
 /** What a verified facade token says. */
@@ -87,6 +87,15 @@ export class TokenIssuer {
       return claims;
     } catch {
       return undefined;
+    }
+  }
+
+  /** True when the token claims to be one of ours (its `iss`), verified or not: an expired facade token, say. */
+  claimsToBeOurs(token: string): boolean {
+    try {
+      return decodeJwt(token).iss === this.options.issuer;
+    } catch {
+      return false;
     }
   }
 
