@@ -40,7 +40,7 @@ describe('registry facade: command, TLS and the embedded default', function () {
     const cert = join(dir, 'tls.crt');
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
     const config = join(dir, 'tls.yml');
-    writeFileSync(config, 'registry:\n  metricsListen: ""\n  upstreams: [{name: u, url: "http://127.0.0.1:5010"}]\n');
+    writeFileSync(config, 'registry:\n  metricsListen: ""\n  upstreams: [{name: u, prefix: open, url: "http://127.0.0.1:5000"}]\n  auth: {anonymousPull: ["open/**"]}\n');
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config, '--listen', '127.0.0.1:5015', '--tls-cert', cert, '--tls-key', key], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IMAGEGATE_LOG_LEVEL: 'info' } });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += String(c)));
@@ -55,6 +55,8 @@ describe('registry facade: command, TLS and the embedded default', function () {
       );
       assert.equal(status.code, 401);
       assert.ok(status.auth?.startsWith('Bearer realm="https://127.0.0.1:5015/token"'), status.auth);
+      const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', 'docker://127.0.0.1:5015/open/test/busybox:1']);
+      assert.equal(JSON.parse(stdout).Name, '127.0.0.1:5015/open/test/busybox');
     } finally {
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
