@@ -63,6 +63,6 @@ Description=imagegate watchdog timer (every ${every})
 [Timer]
 OnActiveSec=${every}
 OnUnitActiveSec=${every}
-AccuracySec=1s
+AccuracySec=100ms
 `;
 }
