@@ -73,6 +73,22 @@ describe('registry facade: upstreams', function () {
     }
   });
 
+  it('sends a static upstream token as is', async () => {
+    const res = await raw(`http://${upstreams.issuer}`, '/token?service=imagegate-upstream&scope=repository:test/busybox:pull', { headers: { authorization: upstreamBasic } });
+    const own = await startTestFacade(testConfig({ upstreams: [{ name: 'static', prefix: 'static', url: `http://${upstreams.token}`, auth: { static: { token: { value: res.json.token } } } }] }));
+    try {
+      const t = await tokenFor(own.url, users.alice, 'repository:static/test/busybox:pull');
+      const m = await raw(own.url, '/v2/static/test/busybox/manifests/1', { headers: { authorization: `Bearer ${t}`, accept: DOCKER_V2 } });
+      assert.equal(m.status, 200);
+      assert.equal(m.headers['docker-content-digest'], manifest.digest);
+      const other = await raw(own.url, '/v2/static/test/large/manifests/1', { headers: { authorization: `Bearer ${await tokenFor(own.url, users.alice, 'repository:static/test/large:pull')}` } });
+      assert.equal(other.status, 403, 'the static token grants only its own scope upstream');
+      assert.equal(other.json.errors[0].code, 'DENIED');
+    } finally {
+      await own.close(1000);
+    }
+  });
+
   it('shares one upstream fetch among concurrent requests for one manifest digest, then answers from memory', async () => {
     let calls = 0;
     const inner = tokenUpstream();
