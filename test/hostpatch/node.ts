@@ -46,6 +46,7 @@ export class TestNode {
     await docker(['image', 'inspect', NODE_IMAGE]).catch(() => {
       throw new Error(`systemd node image ${NODE_IMAGE} is missing; .ci/services/50-systemd-node.sh builds it`);
     });
+    const dockerRoot = (await docker(['info', '--format', '{{.DockerRootDir}}'])).trim() || '/var/lib/docker';
     const name = `imagegate-node-${layout}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
     await docker([
       'run', '-d', '--name', name, '--hostname', name.slice(0, 63), '--network', 'none', '--stop-signal', 'SIGRTMIN+3',
@@ -54,7 +55,7 @@ export class TestNode {
       '-v', `${REPO}:${REPO}:ro`, '-v', `${realpathSync(process.execPath)}:/usr/bin/node:ro`,
       // The host's Docker Engine for imagegate's Docker backend (not under /run, which is a tmpfs in the node),
       // and its root dir, which ImageFsInfo measures (the DaemonSet's docker variant mounts it the same way).
-      '-v', `${services.dockerSocket}:/docker.sock`, '-v', '/var/lib/docker:/var/lib/docker:ro',
+      '-v', `${services.dockerSocket}:/docker.sock`, '-v', `${dockerRoot}:${dockerRoot}:ro`,
       NODE_IMAGE, '/sbin/init',
     ]);
     const node = new TestNode(name);

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { hostpatchCommand } from '../../hostpatch/command';
 import { Reader, Writer, splitSignature } from '../../hostpatch/dbus/marshal';
+import { ConfigError } from '../../src/config/errors';
 import { RefusalError } from '../../hostpatch/errors';
 import { HostFs } from '../../hostpatch/host';
 import { endpointMode, parseKubeletVersion, patchedKubeletConfig } from '../../hostpatch/kubelet-config';
@@ -110,4 +112,18 @@ describe('hostpatch: kubelet config copy', () => {
     assert.equal(endpointMode(parseKubeletVersion('1.35')!), 'config');
     assert.equal(parseKubeletVersion('latest'), undefined);
   });
+});
+
+describe('hostpatch: command settings', () => {
+  for (const [argv, setting, message] of [
+    [['frobnicate'], 'hostpatch', /unknown action "frobnicate"/],
+    [['apply', '--mode', 'sideways'], '--mode', /config|flag|auto/],
+    [['apply', '--watchdog-interval', '10s', '--watchdog-timeout', '5s'], '--watchdog-timeout', /at least watchdog.interval/],
+    [['apply', '--wait', 'soon'], '--wait', /not a duration/],
+    [['apply', '--socket', 'relative.sock'], '--socket', /absolute host path/],
+  ] as [string[], string, RegExp][]) {
+    it(`${argv.join(' ')} → ConfigError naming ${setting}`, async () => {
+      await assert.rejects(hostpatchCommand.run(argv), (err: Error) => err instanceof ConfigError && err.message.includes(setting) && message.test(err.message));
+    });
+  }
 });

@@ -66,9 +66,10 @@ describe('install: the container image', function () {
 
   it('smoke: image-service answers ImageFsInfo on a socket in a volume', async () => {
     await docker(['volume', 'create', volume]);
+    const dockerRoot = (await docker(['info', '--format', '{{.DockerRootDir}}'])).trim();
     // The runtime socket is root-only, as on a node: the image service runs as root here, as in the DaemonSet.
     await docker(['run', '-d', '--name', server, '--user', '0:0', '-v', `${volume}:/run/imagegate`,
-      '-v', `${services.dockerSocket}:/var/run/docker.sock`, '-v', '/var/lib/docker:/var/lib/docker:ro',
+      '-v', `${services.dockerSocket}:/var/run/docker.sock`, '-v', `${dockerRoot}:${dockerRoot}:ro`,
       TAG, 'image-service', '--socket', '/run/imagegate/imagegate.sock', '--docker-host', 'unix:///var/run/docker.sock']);
     let out = '';
     for (let i = 0; i < 60 && !out.includes('answers'); i++) {
