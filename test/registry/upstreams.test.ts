@@ -135,6 +135,21 @@ describe('registry facade: upstreams', function () {
     assert.equal(direct.status, 200);
   });
 
+  it('survives clients that hang up in the middle of a blob, and keeps serving', async () => {
+    const large = await upstreamManifest(upstreams.basic, 'test/large', '1', DOCKER_V2, upstreamBasic);
+    const big = large.body.layers.reduce((a: any, b: any) => (b.size > a.size ? b : a));
+    const url = new URL(`${facade.url}/v2/basic/test/large/blobs/${big.digest}`);
+    for (let i = 0; i < 10; i++) {
+      await new Promise<void>((resolve) => {
+        const req = http.get(url, { agent: false }, (res) => res.once('data', () => (req.destroy(), resolve())));
+        req.once('error', () => resolve());
+      });
+    }
+    const whole = await raw(facade.url, `/v2/basic/test/large/blobs/${big.digest}`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.body.length, big.size);
+  });
+
   it('lets in-flight blob streams finish on shutdown while refusing new connections', async () => {
     const own = await startTestFacade();
     const large = await upstreamManifest(upstreams.basic, 'test/large', '1', DOCKER_V2, upstreamBasic);
