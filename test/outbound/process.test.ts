@@ -4,28 +4,26 @@ import { Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { AwsStandIn } from '../aws';
 import { send } from './support/fixture';
-import { ProxyProcess } from './support/proxy-process';
+import { buildCli, ProxyProcess } from './support/proxy-process';
 import { JwtCheckingUpstream } from './support/upstream';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 /**
- * The brief asks for an RSS under 100 MB. Measured: the idle proxy under tsx is
- * ~80 MB (44 MB of it the node binary's own pages), and streaming at loopback
- * speed adds ~35 MB of not-yet-collected read buffers — V8 scavenges on
- * "external memory pressure" only every ~20–35 MB — so the peak is ~105–120 MB
- * whatever the body size (1 GiB and 2 GiB peak alike). What shows that nothing
- * is buffered whole is the growth, bounded far below the body size; the
- * absolute bound is kept as a guard against regressions.
+ * The issue's bound: RSS under 100 MB (95.4 MiB) while 1 GiB streams through,
+ * for the compiled CLI as the image runs it (tsx alone adds ~9 MiB). Measured
+ * on loopback: ~72 MiB idle, peaks of 85–92 MiB (the buffer collector keeps
+ * dead body buffers to a few MiB). The growth bound, far below the body size,
+ * is what shows that nothing is buffered whole.
  */
-const GROWTH_LIMIT = 64 * MiB;
-const RSS_LIMIT = 140 * MiB;
+const GROWTH_LIMIT = 48 * MiB;
+const RSS_LIMIT = 100_000_000;
 
-/** Samples `proxy.rss()` every 100 ms while `work` runs; resolves with the work's result, the idle and the highest sample. */
+/** Samples `proxy.rss()` every 20 ms while `work` runs; resolves with the work's result, the idle and the highest sample. */
 async function watchRss<T>(proxy: ProxyProcess, work: () => Promise<T>): Promise<{ result: T; idleRss: number; maxRss: number }> {
   const idleRss = proxy.rss();
   let maxRss = idleRss;
-  const timer = setInterval(() => (maxRss = Math.max(maxRss, proxy.rss())), 100);
+  const timer = setInterval(() => (maxRss = Math.max(maxRss, proxy.rss())), 20);
   try {
     const result = await work();
     return { result, idleRss, maxRss: Math.max(maxRss, proxy.rss()) };
@@ -77,7 +75,7 @@ function download(port: number, total: number): Promise<{ status: number; bytes:
   });
 }
 
-describe('outbound: the real CLI as a process (streaming, WebSocket, probes, drain)', function () {
+describe('outbound: the real CLI as a process (compiled: streaming, WebSocket, probes; from source: readiness, drain)', function () {
   this.timeout(300_000);
   let aws: AwsStandIn;
   let upstream: JwtCheckingUpstream;
@@ -87,7 +85,8 @@ describe('outbound: the real CLI as a process (streaming, WebSocket, probes, dra
     aws = await AwsStandIn.start();
     upstream = await JwtCheckingUpstream.start({ jwksUrl: aws.jwksUrl, issuer: aws.issuer });
     upstream.audiences = ['http://127.0.0.1'];
-    proxy = await ProxyProcess.start({ ...aws.env('eu-west-1'), UPSTREAM_HOST: upstream.host, UPSTREAM_SCHEME: 'http' });
+    buildCli();
+    proxy = await ProxyProcess.start({ ...aws.env('eu-west-1'), UPSTREAM_HOST: upstream.host, UPSTREAM_SCHEME: 'http' }, [], 30_000, [], 'compiled');
   });
   after(async () => {
     await proxy?.stop('SIGKILL');

@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+/** The compiled CLI, as the image runs it. */
+const COMPILED_MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 /** Environment every run starts from: PATH and HOME only, so no stray setting leaks in. */
 const BASE_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
 
@@ -25,8 +27,22 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   });
 }
 
+let built = false;
+
+/** Compiles the sources (`npm run build`) once per test run, so that the compiled CLI is the code under test. */
+export function buildCli(): void {
+  if (built) return;
+  const out = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+  if (out.status !== 0) throw new Error(`npm run build failed (${out.status ?? out.signal}):\n${(out.stdout + out.stderr).slice(-2000)}`);
+  built = true;
+}
+
+/** How the CLI runs: from the TypeScript sources under tsx, or compiled (call buildCli first) as in production. */
+export type CliEntry = 'source' | 'compiled';
+
 /**
- * The real CLI (`node --require tsx/cjs src/cli/main.ts outbound-proxy`) as a child
+ * The real CLI (`node --require tsx/cjs src/cli/main.ts outbound-proxy`, or the
+ * compiled `node dist/src/cli/main.js outbound-proxy`) as a child
  * process, so that its memory can be read from /proc. It listens on ephemeral
  * loopback ports, read back from its start-up log line.
  */
@@ -39,8 +55,9 @@ export class ProxyProcess {
     readonly metricsPort: number | undefined,
   ) {}
 
-  static async start(env: Record<string, string>, args: string[] = [], timeoutMs = 30_000, nodeFlags: string[] = []): Promise<ProxyProcess> {
-    const child = spawn(process.execPath, [...nodeFlags, '--require', 'tsx/cjs', MAIN, 'outbound-proxy', ...args], {
+  static async start(env: Record<string, string>, args: string[] = [], timeoutMs = 30_000, nodeFlags: string[] = [], entry: CliEntry = 'source'): Promise<ProxyProcess> {
+    const main = entry === 'compiled' ? [COMPILED_MAIN] : ['--require', 'tsx/cjs', MAIN];
+    const child = spawn(process.execPath, [...nodeFlags, ...main, 'outbound-proxy', ...args], {
       cwd: ROOT,
       env: { ...BASE_ENV, LISTEN_ADDR: '127.0.0.1:0', METRICS_LISTEN_ADDR: '127.0.0.1:0', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
