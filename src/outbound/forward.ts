@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger';
 import type { Secret } from '../log/secret';
 import { OutboundError, toOutboundError } from './errors';
@@ -80,11 +81,10 @@ export function createForwarder(ctx: ForwardContext): (req: IncomingMessage, res
 
 function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: Route, token: Secret): void {
   if (res.destroyed) return;
-  const headers = upstreamHeaders(req, route, token, ctx.inject);
-  const upReq = ctx.agents.request(route, { method: req.method, path: requestPath(req), headers });
-  const started = process.hrtime.bigint();
+  const upReq = ctx.agents.request(route, req.method, requestPath(req), upstreamHeaders(req, route, token, ctx.inject));
+  const started = performance.now();
   let headerTimer: NodeJS.Timeout | undefined;
-  const observe = (outcome: string) => ctx.metrics.upstreamLatency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+  const observe = (outcome: string) => ctx.metrics.upstreamLatency.observe({ outcome }, (performance.now() - started) / 1000);
 
   upReq.once('finish', () => {
     headerTimer = setTimeout(
@@ -95,7 +95,7 @@ function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, r
   upReq.once('response', (upRes) => {
     clearTimeout(headerTimer);
     observe('ok');
-    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes.headers));
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes.rawHeaders));
     upRes.once('error', () => res.destroy());
     upRes.pipe(res);
   });

@@ -23,18 +23,20 @@ export class Router {
   readonly #s: OutboundSettings;
   readonly #allow: HostAllowlist;
   readonly #defaultPort: number;
+  /** The one route of pinned mode, built once: requests share it and must not change it. */
+  readonly #pinned?: Route;
 
   constructor(settings: OutboundSettings) {
     this.#s = settings;
     this.#allow = new HostAllowlist(settings.upstreamAllow);
     this.#defaultPort = settings.upstreamScheme === 'https' ? 443 : 80;
+    this.#pinned = settings.upstreamHost ? this.#route(settings.upstreamHost) : undefined;
   }
 
   /** Throws an OutboundError (400 or 403) when the request names no usable upstream. */
   resolve(req: IncomingMessage): Route {
-    const pinned = this.#s.upstreamHost;
+    if (this.#pinned) return this.#pinned;
     const header = this.#s.hostHeader;
-    if (pinned) return this.#route(pinned);
     const raw = req.headers[header];
     const text = Array.isArray(raw) ? raw[0] : raw;
     if (!text) throw new OutboundError('no-route', `request has no ${header} header`);

@@ -15,7 +15,7 @@ export function createUpgrader(ctx: ForwardContext, open: Set<Duplex>): (req: In
     socket.on('error', () => socket.destroy());
     prepare(ctx, req).then(
       ({ route, token }) => {
-        const upReq = ctx.agents.request(route, { method: req.method, path: requestPath(req), headers: upstreamHeaders(req, route, token, ctx.inject, true) }, true);
+        const upReq = ctx.agents.request(route, req.method, requestPath(req), upstreamHeaders(req, route, token, ctx.inject, true), true);
         const timer = setTimeout(() => upReq.destroy(Object.assign(new Error('upgrade timed out'), { code: 'ETIMEDOUT' })), ctx.upstreamTimeoutMs);
         upReq.once('upgrade', (upRes, upSocket, upHead) => {
           clearTimeout(timer);

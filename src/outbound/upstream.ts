@@ -4,6 +4,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from '../config/errors';
 import { OutboundError } from './errors';
+import type { RawHeaders } from './headers';
 import type { Route } from './route';
 
 /** Time allowed to open a TCP (and TLS) connection upstream, as in aws-outbound-jwt-proxy. */
@@ -35,12 +36,14 @@ export class UpstreamAgents {
    * its own (WebSocket upgrades). A connection not open within
    * CONNECT_TIMEOUT_MS fails the request with a timeout.
    */
-  request(route: Route, options: http.RequestOptions, fresh = false): http.ClientRequest {
-    const base = { ...options, host: route.target.host, port: route.port, servername: serverName(route) };
+  request(route: Route, method: string | undefined, path: string, headers: RawHeaders, fresh = false): http.ClientRequest {
     const req =
       route.scheme === 'https'
-        ? https.request({ ...base, agent: fresh ? false : this.https, ca: fresh ? this.#ca : undefined })
-        : http.request({ ...base, agent: fresh ? false : this.http });
+        ? https.request({
+            method, path, headers, host: route.target.host, port: route.port, servername: serverName(route),
+            agent: fresh ? false : this.https, ca: fresh ? this.#ca : undefined,
+          })
+        : http.request({ method, path, headers, host: route.target.host, port: route.port, agent: fresh ? false : this.http });
     req.once('socket', (socket) => {
       if (!socket.connecting) return;
       const timer = setTimeout(() => req.destroy(new OutboundError('timeout', `no connection to ${route.target.authority} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
