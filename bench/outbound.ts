@@ -7,7 +7,8 @@
  *  2. Fixed rate, 1,000 requests/s (wrk has no rate option: a Lua `delay()` of
  *     10 ms on each of 10 connections); p99 (target: proxy adds ≤ 2 ms).
  *
- * The proxy is the real CLI (tsx) as its own process, pinned to the upstream,
+ * The proxy is the real CLI, compiled (`npm run build`, as the image runs it),
+ * as its own process, pinned to the upstream,
  * with tokens from the AWS stand-in (minted once, then served from the cache);
  * the upstream is a plain node:http server in a process of its own. A third
  * column is the floor for any Node proxy on the same machine: a 6-line
@@ -118,8 +119,10 @@ async function main(): Promise<void> {
     const upstream = await startChild(['-e', UPSTREAM], { PATH: process.env.PATH }, /^(\d+)\n/, 'stdout');
     children.push(upstream.child);
     const upstreamHost = `127.0.0.1:${upstream.match[1]}`;
+    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`npm run build failed:\n${(build.stdout + build.stderr).slice(-2000)}`);
     const proxy = await startChild(
-      ['--require', 'tsx/cjs', 'src/cli/main.ts', 'outbound-proxy'],
+      ['dist/src/cli/main.js', 'outbound-proxy'],
       {
         PATH: process.env.PATH,
         ...aws.env('eu-west-1'),

@@ -12,7 +12,7 @@ const MiB = 1024 ** 2;
 /**
  * The issue's bound: RSS under 100 MB (95.4 MiB) while 1 GiB streams through,
  * for the compiled CLI as the image runs it (tsx alone adds ~9 MiB). Measured
- * on loopback: ~72 MiB idle, peaks of 85–92 MiB (the buffer collector keeps
+ * on loopback: ~72 MiB idle, peaks of 81–85 MiB (the buffer collector keeps
  * dead body buffers to a few MiB). The growth bound, far below the body size,
  * is what shows that nothing is buffered whole.
  */
