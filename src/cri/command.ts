@@ -2,7 +2,7 @@ import type { Command } from '../cli/command';
 import { untilSignal } from '../cli/lifecycle';
 import { formatListenAddress } from '../config/address';
 import { createLogger } from '../log/logger';
-import { createRegistry, startMetricsServer } from '../metrics/server';
+import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
 import { createBackend } from './backends';
 import { buildPullCredentials, loadImageServiceConfig } from './config';
 import { createRpcMetrics } from './grpc/metrics';
@@ -26,19 +26,17 @@ export const imageServiceCommand: Command = {
     const stopRequested = untilSignal();
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, defaultMeta: { component: 'image-service' } });
     const registry = createRegistry();
-    const service = new ImageService({
-      backend: createBackend(config, logger),
-      credentials: buildPullCredentials(config, logger, registry),
-      pinnedImages: config.pinnedImages,
-      logger,
-    });
-    const metrics = await startMetricsServer({
-      listen: config.metricsListen,
-      registry,
-      probes: { '/healthz': () => true, '/readyz': () => true },
-    });
+    // Credentials first: a bad credentials section must stop start-up before the backend opens connections.
+    const credentials = buildPullCredentials(config, logger, registry);
+    const service = new ImageService({ backend: createBackend(config, logger), credentials, pinnedImages: config.pinnedImages, logger });
+    let metrics: RunningServer | undefined;
     let server: CriServer;
     try {
+      metrics = await startMetricsServer({
+        listen: config.metricsListen,
+        registry,
+        probes: { '/healthz': () => true, '/readyz': () => true },
+      });
       server = await CriServer.start({
         socket: config.socket,
         socketMode: config.socketMode,
@@ -48,7 +46,7 @@ export const imageServiceCommand: Command = {
         gracePeriodMs: config.gracePeriod,
       });
     } catch (err) {
-      await metrics.close();
+      await metrics?.close();
       await service.close();
       throw err;
     }

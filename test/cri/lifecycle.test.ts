@@ -95,6 +95,23 @@ describe('image-service process lifecycle', function () {
     }
   });
 
+  it('exits 1 (and does not hang) when start-up fails after the backend connected, e.g. the metrics port is taken', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const port = (busy.address() as net.AddressInfo).port;
+      const r = startCli(['image-service', '--socket', join(dir, 'imagegate.sock'), '--metrics-listen', `127.0.0.1:${port}`]);
+      running.push(r);
+      const timer = setTimeout(() => r.child.kill('SIGKILL'), 20_000);
+      assert.equal(await r.exited, 1, r.stderr());
+      clearTimeout(timer);
+      assert.match(r.stderr(), /EADDRINUSE/);
+      assert.equal(existsSync(join(dir, 'imagegate.sock')), false);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
   it('refuses to replace a path that is not a socket', async () => {
     const socket = join(dir, 'imagegate.sock');
     writeFileSync(socket, 'keep me');
