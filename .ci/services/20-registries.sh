@@ -16,7 +16,8 @@ mkdir -p "$work"
 user=kubelet
 password=kubelet-s3cret
 
-status_of() { curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$1/v2/" || true; }
+# shellcheck source=../lib/registry.sh
+source .ci/lib/registry.sh
 
 # A Debian install may start its own docker-registry service on :5000 with the
 # packaged configuration; ours must own both ports.
@@ -24,55 +25,12 @@ if [ "$(status_of 127.0.0.1:5000)" = 401 ] || { [ "$(status_of 127.0.0.1:5000)" 
   (systemctl stop docker-registry || service docker-registry stop) >/dev/null 2>&1 || true
 fi
 
-# start_registry NAME ADDR EXPECTED_STATUS [htpasswd]
-start_registry() {
-  local name=$1 addr=$2 expected=$3 auth=${4:-}
-  local dir="$work/registry-$name"
-  if [ "$(status_of "$addr")" = "$expected" ]; then
-    echo "registry $name already answering on $addr"
-    return 0
-  fi
-  mkdir -p "$dir/data"
-  local auth_yaml=""
-  if [ -n "$auth" ]; then
-    htpasswd -Bbn "$user" "$password" >"$dir/htpasswd"
-    auth_yaml="auth:
+[ -s "$work/registry-htpasswd/htpasswd" ] || { mkdir -p "$work/registry-htpasswd"; htpasswd -Bbn "$user" "$password" >"$work/registry-htpasswd/htpasswd"; }
+start_registry "$work/registry-open" 127.0.0.1:5000 200 "$work/registry-open/data" ""
+start_registry "$work/registry-htpasswd" 127.0.0.1:5001 401 "$work/registry-htpasswd/data" "auth:
   htpasswd:
     realm: imagegate-test
-    path: $dir/htpasswd"
-  fi
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: info
-  formatter: text
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: $addr
-  secret: imagegate-ci-$name
-$auth_yaml
-YAML
-  nohup /usr/bin/docker-registry serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 &
-  echo $! >"$dir/pid"
-  for _ in $(seq 1 50); do
-    [ "$(status_of "$addr")" = "$expected" ] && { echo "registry $name up on $addr (log $dir/registry.log)"; return 0; }
-    sleep 0.2
-  done
-  echo "registry $name did not start on $addr; last log lines:" >&2
-  tail -20 "$dir/registry.log" >&2
-  return 1
-}
-
-start_registry open 127.0.0.1:5000 200
-start_registry htpasswd 127.0.0.1:5001 401 htpasswd
+    path: $work/registry-htpasswd/htpasswd"
 
 # --- test images -------------------------------------------------------------
 # name|Dockerfile body after FROM (the LABEL makes each image's ID distinct)

@@ -13,46 +13,14 @@ user=AWS
 password=imagegate-standin-ecr-password
 image=test/busybox:1
 
-status_of() { curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$1/v2/" || true; }
+# shellcheck source=../lib/registry.sh
+source .ci/lib/registry.sh
 
-if [ "$(status_of "$addr")" = 401 ]; then
-  echo "ECR-like registry already answering on $addr"
-else
-  mkdir -p "$dir/data"
-  htpasswd -Bbn "$user" "$password" >"$dir/htpasswd"
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: info
-  formatter: text
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: $addr
-  secret: imagegate-ci-ecr
-auth:
+[ -s "$dir/htpasswd" ] || { mkdir -p "$dir"; htpasswd -Bbn "$user" "$password" >"$dir/htpasswd"; }
+start_registry "$dir" "$addr" 401 "$dir/data" "auth:
   htpasswd:
     realm: imagegate-ecr-test
-    path: $dir/htpasswd
-YAML
-  nohup /usr/bin/docker-registry serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 &
-  echo $! >"$dir/pid"
-  for _ in $(seq 1 50); do
-    [ "$(status_of "$addr")" = 401 ] && break
-    sleep 0.2
-  done
-  if [ "$(status_of "$addr")" != 401 ]; then
-    echo "ECR-like registry did not start on $addr; last log lines:" >&2
-    tail -20 "$dir/registry.log" >&2
-    exit 1
-  fi
-  echo "ECR-like registry up on $addr (log $dir/registry.log)"
-fi
+    path: $dir/htpasswd"
 
 if curl -sf -o /dev/null -m 5 -u "$user:$password" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
   "http://$addr/v2/${image%%:*}/manifests/${image#*:}"; then

@@ -18,43 +18,10 @@ mkdir -p "$work"
 user=upstream
 password=upstream-s3cret
 
-status_of() { curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$1/v2/" || true; }
-wait_for() { # ADDR EXPECTED WHAT LOG
-  for _ in $(seq 1 50); do
-    [ "$(status_of "$1")" = "$2" ] && { echo "$3 up on $1"; return 0; }
-    sleep 0.2
-  done
-  echo "$3 did not start on $1; last log lines:" >&2
-  tail -20 "$4" >&2
-  return 1
-}
-
-# registry NAME ADDR EXPECTED STORAGE AUTH_YAML
-registry() {
-  local name=$1 addr=$2 expected=$3 storage=$4 auth_yaml=$5 dir="$work/$1"
-  if [ "$(status_of "$addr")" = "$expected" ]; then echo "registry $name already answering on $addr"; return 0; fi
-  mkdir -p "$dir" "$storage"
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: warn
-  formatter: text
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $storage
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: $addr
-  secret: imagegate-ci-$name
-$auth_yaml
-YAML
-  nohup /usr/bin/docker-registry serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 &
-  echo $! >"$dir/pid"
-  wait_for "$addr" "$expected" "registry $name" "$dir/registry.log"
-}
+# shellcheck source=../lib/registry.sh
+source .ci/lib/registry.sh
+# registry NAME ADDR EXPECTED STORAGE AUTH_YAML (no access log: the benchmark goes through these)
+registry() { start_registry "$work/$1" "$2" "$3" "$4" "$5" false; }
 
 # --- token keys and issuer ----------------------------------------------------
 if [ ! -s "$work/token-key.pem" ]; then
