@@ -4,7 +4,7 @@ import { untilSignal } from '../src/cli/lifecycle';
 import { duration } from '../src/config/duration';
 import { loadConfig, type Binding } from '../src/config/load';
 import { ConfigError } from '../src/config/errors';
-import { createLogger } from '../src/log/logger';
+import { createLogger, logLevelSetting } from '../src/log/logger';
 import { RefusalError, RolledBackError } from './errors';
 import { markNode } from './kube-api';
 import type { PatcherOptions } from './options';
@@ -38,7 +38,7 @@ const schema = z.object({
   /** status: exit 1 unless the patch is applied (the patcher's readiness probe). */
   requireApplied: z.boolean().default(false),
   nodeName: z.string().optional(),
-  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  logLevel: logLevelSetting(),
 }).refine((c) => c.watchdog.timeout >= c.watchdog.interval, { path: ['watchdog', 'timeout'], message: 'must be at least watchdog.interval' })
   .refine((c) => c.watchdog.interval >= 2000, { path: ['watchdog', 'interval'], message: 'must be at least 2s' });
 

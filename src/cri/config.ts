@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { buildPullCredentials as buildRuleCredentials } from '../credentials/build';
 import { credentialsSchema } from '../credentials/config';
 import { kubeletOnly, type PullCredentials } from '../credentials/pull-credentials';
-import type { Logger } from '../log/logger';
+import { logFormatSetting, logLevelSetting, type Logger } from '../log/logger';
 import { backendNames } from './backends';
 import { parseDockerHost } from './docker/engine';
 import { parseCriEndpoint } from './forward/endpoint';
@@ -81,9 +81,9 @@ export const imageServiceSchema = z.object({
     message: 'must be a loopback address (127.0.0.1:port or [::1]:port)',
   }),
   /** error, warn, info or debug. Default info. */
-  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  logLevel: logLevelSetting(),
   /** json or text. Default json. */
-  logFormat: z.enum(['json', 'text']).default('json'),
+  logFormat: logFormatSetting(),
   /** Credential rules (see the README's credentials section); absent means kubelet's own credentials only. */
   credentials: credentialsSchema().optional(),
 });

@@ -1,8 +1,17 @@
 import winston from 'winston';
+import { z } from 'zod';
 import { Secret } from './secret';
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export type LogFormat = 'json' | 'text';
+/** The levels a logger writes, most severe first. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export const LOG_FORMATS = ['json', 'text'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** The `log level` setting every command shares: one of LOG_LEVELS, default `info`. */
+export const logLevelSetting = () => z.enum(LOG_LEVELS).default('info');
+/** The `log format` setting every command shares: `json` (default) or `text`. */
+export const logFormatSetting = () => z.enum(LOG_FORMATS).default('json');
 
 export interface LoggerOptions {
   /** Lowest level written. Default `info`. */
@@ -59,7 +68,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       : winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json());
   const transport = options.sink
     ? new winston.transports.Stream({ stream: arraySink(options.sink) })
-    : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] });
+    : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS] });
   return winston.createLogger({ level: options.level ?? 'info', format, defaultMeta: options.defaultMeta, transports: [transport] });
 }
 

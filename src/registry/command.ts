@@ -4,7 +4,7 @@ import type { Command } from '../cli/command';
 import { untilSignal } from '../cli/lifecycle';
 import { formatListenAddress } from '../config/address';
 import { type Binding, loadConfig } from '../config/load';
-import { createLogger } from '../log/logger';
+import { createLogger, logFormatSetting, logLevelSetting } from '../log/logger';
 import { createRegistry, startMetricsServer } from '../metrics/server';
 import { registrySchema } from './config';
 import { defaultRegistryConfig, defaultStateDir, ensureDemoUser } from './default-config';
@@ -13,7 +13,7 @@ import { startRegistry } from './server';
 const schema = z.object({
   registry: registrySchema,
   log: z
-    .object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info'), format: z.enum(['json', 'text']).default('json') })
+    .object({ level: logLevelSetting(), format: logFormatSetting() })
     .prefault({}),
 });
 
