@@ -65,6 +65,8 @@ export const registrySchema = z.strictObject({
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
   /** Express `trust proxy` (true, a hop count, or addresses) for X-Forwarded-*. Default false. */
   trustProxy: z.union([z.boolean(), z.number(), z.string()]).default(false),
+  /** Relay blobs of 256 KiB and more with splice(2) when both connections are plain TCP (Linux, native add-on). Default true. */
+  zeroCopy: z.boolean().default(true),
   /** Listener for /metrics, /healthz, /readyz. Default `127.0.0.1:9105`; empty string turns it off. */
   metricsListen: z.union([z.literal(''), listenAddress()]).prefault('127.0.0.1:9105'),
   /** The service name in challenges and the audience of facade tokens. Default `imagegate-registry`. */

@@ -7,8 +7,8 @@ export class RegistryMetrics {
   readonly requests: Counter<'route' | 'method' | 'status'>;
   /** Time until an upstream's response headers arrive. */
   readonly upstreamLatency: Histogram<'upstream' | 'kind' | 'status'>;
-  /** Body bytes relayed from upstreams to clients. */
-  readonly bytes: Counter<'upstream' | 'kind'>;
+  /** Body bytes relayed from upstreams to clients; `relay` is `splice` (zero-copy) or `stream`. */
+  readonly bytes: Counter<'upstream' | 'kind' | 'relay'>;
   /** Client authentication decisions (the chain's counter, shared): the facade adds `ratelimited`. */
   readonly authDecisions: Counter<'authenticator' | 'result'>;
   /** Manifest cache lookups by result (`hit`, `miss`, `shared`). */
@@ -24,7 +24,7 @@ export class RegistryMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.bytes = new Counter({ name: 'imagegate_registry_bytes_streamed_total', help: 'Bytes relayed from upstreams', labelNames: ['upstream', 'kind'], registers });
+    this.bytes = new Counter({ name: 'imagegate_registry_bytes_streamed_total', help: 'Bytes relayed from upstreams', labelNames: ['upstream', 'kind', 'relay'], registers });
     this.authDecisions = decisionCounter({ registry }) as Counter<'authenticator' | 'result'>;
     this.cache = new Counter({ name: 'imagegate_registry_manifest_cache_total', help: 'Manifest-by-digest cache lookups', labelNames: ['result'], registers });
   }

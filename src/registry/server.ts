@@ -14,6 +14,7 @@ import type { AuthChain } from './auth/chain';
 import { createAuthChain } from './auth/chain';
 import type { RegistryConfig } from './config';
 import { createApp } from './http/app';
+import { zeroCopy } from './http/zero-copy';
 import { RegistryMetrics } from './metrics';
 import { type BuildEnv, buildRouter } from './upstream/build';
 import { fromEcr } from './upstream/ecr';
@@ -55,8 +56,9 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   let ready = true;
   const app = createApp({
     gate, router, logger, metrics, service: config.service, url: config.url, trustProxy: config.trustProxy,
-    maxBodyBytes: config.limits.maxBodyBytes, ready: () => ready,
+    maxBodyBytes: config.limits.maxBodyBytes, ready: () => ready, zeroCopy: config.zeroCopy && zeroCopy.available,
   });
+  if (config.zeroCopy && !zeroCopy.available) logger.warn('zero-copy blob relay unavailable; blobs are copied through user space', { reason: zeroCopy.reason });
   const serverOptions = { maxHeaderSize: config.limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 };
   const server = config.tls
     ? https.createServer({ ...serverOptions, cert: readTls(config.tls.cert, deps.baseDir, 'registry.tls.cert'), key: readTls(config.tls.key, deps.baseDir, 'registry.tls.key') }, app)

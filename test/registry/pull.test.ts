@@ -142,7 +142,7 @@ describe('registry facade: pull endpoints over a real docker-registry', function
     assert.match(text, /imagegate_registry_requests_total\{route="blob",method="GET",status="200"\} \d+/);
     assert.match(text, /imagegate_registry_requests_total\{route="manifest",method="GET",status="404"\} \d+/);
     assert.match(text, /imagegate_registry_upstream_seconds_count\{upstream="basic",kind="blob",status="200"\} \d+/);
-    const bytes = Number(/imagegate_registry_bytes_streamed_total\{upstream="basic",kind="blob"\} (\d+)/.exec(text)?.[1]);
+    const bytes = [...text.matchAll(/imagegate_registry_bytes_streamed_total\{upstream="basic",kind="blob",relay="\w+"\} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
     assert.ok(bytes >= manifest.body.layers[0].size, `bytes streamed: ${bytes}`);
     assert.match(text, /imagegate_registry_auth_decisions_total\{authenticator="static",result="allow"\} \d+/);
     assert.match(text, /imagegate_registry_manifest_cache_total\{result="hit"\} \d+/);

@@ -20,6 +20,8 @@ export interface AppOptions {
   /** Largest `POST /token` body. */
   maxBodyBytes: number;
   metrics?: RegistryMetrics;
+  /** Relay large blobs with the native zero-copy relay where it applies. */
+  zeroCopy?: boolean;
   /** True while the facade should receive traffic (false once shutting down). */
   ready: () => boolean;
 }

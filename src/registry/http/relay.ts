@@ -2,6 +2,17 @@ import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryMetrics } from '../metrics';
 import type { UpstreamResponse } from '../upstream/upstream';
+import { spliceBody } from './zero-copy';
+
+export interface RelayOptions {
+  /** What is relayed, for metrics: manifest, blob, referrers. */
+  kind: string;
+  /** The upstream's configured name, for metrics. */
+  upstream: string;
+  metrics?: RegistryMetrics;
+  /** Hand large blob bodies to the native zero-copy relay when it applies (see zero-copy.ts). */
+  zeroCopy?: boolean;
+}
 
 /**
  * Writes an upstream response to the client: status, relayed headers, and
@@ -9,7 +20,7 @@ import type { UpstreamResponse } from '../upstream/upstream';
  * passed on as is. Resolves when the body is written; rejects when either
  * side breaks, after both are torn down.
  */
-export async function relay(res: Response, upstream: UpstreamResponse, kind: string, upstreamName: string, metrics?: RegistryMetrics): Promise<void> {
+export async function relay(res: Response, upstream: UpstreamResponse, options: RelayOptions): Promise<void> {
   if (upstream.location) {
     upstream.body?.destroy();
     res.status(upstream.status).setHeader('location', upstream.location);
@@ -23,6 +34,18 @@ export async function relay(res: Response, upstream: UpstreamResponse, kind: str
     res.end();
     return;
   }
+  const count = (bytes: number, relay: 'splice' | 'stream') =>
+    options.metrics?.bytes.inc({ upstream: options.upstream, kind: options.kind, relay }, Math.max(0, bytes));
+  const spliced = options.zeroCopy && options.kind === 'blob' ? spliceBody(res, upstream.body, upstream.stallMs ?? 60_000) : undefined;
+  if (spliced) {
+    let moved = 0;
+    try {
+      moved = await spliced;
+    } finally {
+      count(moved, 'splice');
+    }
+    return;
+  }
   // Counted from the client socket, not with a 'data' listener: a second listener on a piped
   // stream halves parallel blob throughput.
   const socket = res.socket;
@@ -30,6 +53,6 @@ export async function relay(res: Response, upstream: UpstreamResponse, kind: str
   try {
     await pipeline(upstream.body, res);
   } finally {
-    metrics?.bytes.inc({ upstream: upstreamName, kind }, Math.max(0, (socket?.bytesWritten ?? 0) - before));
+    count((socket?.bytesWritten ?? 0) - before, 'stream');
   }
 }

@@ -17,6 +17,8 @@ export interface V2Options {
   /** Configured public URL of the facade, when set. */
   url?: string;
   metrics?: RegistryMetrics;
+  /** Relay large blobs with the native zero-copy relay where it applies. */
+  zeroCopy?: boolean;
 }
 
 const EMPTY_INDEX = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
@@ -50,12 +52,12 @@ export function v2Handler(options: V2Options): RequestHandler {
       case 'manifest': {
         const accept = req.headers.accept ? [req.headers.accept] : [];
         const answer = await resolved.upstream.fetch({ kind: 'manifest', method, repository: resolved.repository, reference: path.reference, accept });
-        return relay(res, answer, 'manifest', resolved.upstream.name, options.metrics);
+        return relay(res, answer, { kind: 'manifest', upstream: resolved.upstream.name, metrics: options.metrics, zeroCopy: options.zeroCopy });
       }
       case 'blob': {
         const range = typeof req.headers.range === 'string' ? req.headers.range : undefined;
         const answer = await resolved.upstream.fetch({ kind: 'blob', method, repository: resolved.repository, digest: path.digest, range });
-        return relay(res, answer, 'blob', resolved.upstream.name, options.metrics);
+        return relay(res, answer, { kind: 'blob', upstream: resolved.upstream.name, metrics: options.metrics, zeroCopy: options.zeroCopy });
       }
       case 'tags':
         return tags(req, res, options, resolved, path.name);
@@ -81,7 +83,7 @@ async function referrers(req: Request, res: Response, options: V2Options, resolv
   const artifactType = queryValue(req, 'artifactType');
   try {
     const answer = await resolved.upstream.fetch({ kind: 'referrers', repository: resolved.repository, digest, artifactType });
-    await relay(res, answer, 'referrers', resolved.upstream.name, options.metrics);
+    await relay(res, answer, { kind: 'referrers', upstream: resolved.upstream.name, metrics: options.metrics, zeroCopy: options.zeroCopy });
   } catch (err) {
     if (!(err instanceof RegistryError) || err.status !== 404) throw err;
     res.status(200).setHeader('content-type', 'application/vnd.oci.image.index.v1+json');

@@ -58,7 +58,7 @@ export class HttpUpstream implements Upstream {
       return { status: 307, headers: {}, location: new URL(res.headers.location, url).href };
     }
     if (status !== 200 && status !== 206 && status !== 304) throw await this.#error(res, request);
-    return { status, headers: relayed(res), body: method === 'HEAD' ? (discard(res), undefined) : res };
+    return { status, headers: relayed(res), body: method === 'HEAD' ? (discard(res), undefined) : res, stallMs: this.options.timeoutMs };
   }
 
   async close(): Promise<void> {

@@ -18,6 +18,8 @@ export interface UpstreamResponse {
   headers: Record<string, string>;
   body?: Readable;
   location?: string;
+  /** The longest pause in `body` before the upstream counts as stalled (its configured timeout). */
+  stallMs?: number;
 }
 
 /**

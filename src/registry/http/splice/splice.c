@@ -1,0 +1,214 @@
+/*
+ * Zero-copy relay of a known number of bytes from one socket to another with
+ * splice(2) through a pipe, on a thread of its own, so a blob passing through
+ * the registry facade never enters user space. Node.js keeps ownership of
+ * both sockets: the relay works on duplicates (a socket Node closes meanwhile
+ * stays valid here and its number cannot be reused under the relay), and
+ * Node must neither read the source nor write the destination until `done`
+ * is called.
+ *
+ *   start(fromFd, toFd, length, stallMs, done(error | null, moved)) -> abort()
+ *
+ * `error` is "ESTALLED" when the source sends nothing for stallMs while the
+ * relay waits for it (a slow reader is not a stall), "ECLOSED" when the
+ * source ends before `length` bytes, "EABORTED" after abort(), or the errno
+ * name of a failed call. `moved` counts the bytes written to `toFd`.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define PIPE_BYTES (1 << 20)
+#define STACK_BYTES (256 * 1024)
+
+typedef struct relay {
+  int from, to, wake;
+  int64_t length, moved;
+  int stall_ms;
+  const char *error;
+  int saved_errno;
+  int refs; /* the thread's completion and the JS abort function; freed at zero (main thread only) */
+  int finished;
+  napi_threadsafe_function done;
+} relay_t;
+
+static void release(relay_t *r) {
+  if (--r->refs == 0) free(r);
+}
+
+/* Waits until the source is readable (want_in), the destination writable (want_out) or abort. */
+static int wait_for(relay_t *r, int want_in, int want_out) {
+  struct pollfd fds[3] = {{r->wake, POLLIN, 0}};
+  int n = 1;
+  if (want_in) fds[n++] = (struct pollfd){r->from, POLLIN, 0};
+  if (want_out) fds[n++] = (struct pollfd){r->to, POLLOUT, 0};
+  int got;
+  do got = poll(fds, n, want_out ? -1 : r->stall_ms);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) return r->saved_errno = errno, -1;
+  if (got == 0) return r->error = "ESTALLED", -1;
+  if (fds[0].revents) return r->error = "EABORTED", -1;
+  return 0;
+}
+
+static void *run(void *arg) {
+  relay_t *r = arg;
+  int p[2];
+  if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+    r->saved_errno = errno;
+    goto out;
+  }
+  fcntl(p[1], F_SETPIPE_SZ, PIPE_BYTES);
+  int cap = fcntl(p[1], F_GETPIPE_SZ);
+  if (cap <= 0) cap = 65536;
+  int64_t left = r->length, buffered = 0;
+  while (left > 0 || buffered > 0) {
+    int progressed = 0;
+    if (left > 0 && buffered < cap) {
+      int64_t want = left < cap - buffered ? left : cap - buffered;
+      ssize_t n = splice(r->from, NULL, p[1], NULL, (size_t)want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) left -= n, buffered += n, progressed = 1;
+      else if (n == 0) { r->error = "ECLOSED"; break; }
+      else if (errno != EAGAIN && errno != EINTR) { r->saved_errno = errno; break; }
+    }
+    if (buffered > 0) {
+      ssize_t n = splice(p[0], NULL, r->to, NULL, (size_t)buffered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (left > 0 ? SPLICE_F_MORE : 0));
+      if (n > 0) buffered -= n, r->moved += n, progressed = 1;
+      else if (n < 0 && errno != EAGAIN && errno != EINTR) { r->saved_errno = errno; break; }
+    }
+    if (!progressed && wait_for(r, left > 0 && buffered < cap, buffered > 0) < 0) break;
+  }
+  close(p[0]);
+  close(p[1]);
+out:
+  close(r->from);
+  close(r->to);
+  napi_call_threadsafe_function(r->done, r, napi_tsfn_blocking);
+  napi_release_threadsafe_function(r->done, napi_tsfn_release);
+  return NULL;
+}
+
+/* On the main thread, once the relay has ended: calls done(error, moved). */
+static void finish(napi_env env, napi_value callback, void *context, void *data) {
+  (void)context;
+  relay_t *r = data;
+  r->finished = 1;
+  close(r->wake);
+  if (env && callback) {
+    napi_value argv[2], global;
+    const char *code = r->error ? r->error : r->saved_errno ? NULL : "";
+    if (code && !*code) napi_get_null(env, &argv[0]);
+    else if (code) napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &argv[0]);
+    else {
+      char name[64];
+      snprintf(name, sizeof name, "errno %d: %s", r->saved_errno, strerror(r->saved_errno));
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &argv[0]);
+    }
+    napi_create_int64(env, r->moved, &argv[1]);
+    napi_get_global(env, &global);
+    napi_call_function(env, global, callback, 2, argv, NULL);
+  }
+  release(r);
+}
+
+static napi_value abort_relay(napi_env env, napi_callback_info info) {
+  relay_t *r;
+  napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&r);
+  if (!r->finished) {
+    uint64_t one = 1;
+    ssize_t ignored = write(r->wake, &one, sizeof one);
+    (void)ignored;
+  }
+  return NULL;
+}
+
+static void drop_abort(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  release(data);
+}
+
+#define CHECK(call, message)                       \
+  do {                                             \
+    if ((call) != napi_ok) {                       \
+      napi_throw_error(env, NULL, message);        \
+      return NULL;                                 \
+    }                                              \
+  } while (0)
+
+static napi_value start(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "splice: bad call");
+  if (argc != 5) {
+    napi_throw_type_error(env, NULL, "splice: start(fromFd, toFd, length, stallMs, done)");
+    return NULL;
+  }
+  int32_t from, to, stall;
+  int64_t length;
+  CHECK(napi_get_value_int32(env, argv[0], &from), "splice: fromFd must be a number");
+  CHECK(napi_get_value_int32(env, argv[1], &to), "splice: toFd must be a number");
+  CHECK(napi_get_value_int64(env, argv[2], &length), "splice: length must be a number");
+  CHECK(napi_get_value_int32(env, argv[3], &stall), "splice: stallMs must be a number");
+  relay_t *r = calloc(1, sizeof *r);
+  if (!r) {
+    napi_throw_error(env, NULL, "splice: out of memory");
+    return NULL;
+  }
+  r->length = length;
+  r->stall_ms = stall > 0 ? stall : -1;
+  r->from = fcntl(from, F_DUPFD_CLOEXEC, 0);
+  r->to = fcntl(to, F_DUPFD_CLOEXEC, 0);
+  r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  napi_value name;
+  napi_create_string_utf8(env, "imagegate-splice", NAPI_AUTO_LENGTH, &name);
+  if (r->from < 0 || r->to < 0 || r->wake < 0 ||
+      napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, NULL, finish, &r->done) != napi_ok) {
+    int err = errno;
+    if (r->from >= 0) close(r->from);
+    if (r->to >= 0) close(r->to);
+    if (r->wake >= 0) close(r->wake);
+    free(r);
+    napi_throw_error(env, NULL, strerror(err));
+    return NULL;
+  }
+  r->refs = 2;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, STACK_BYTES);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  int err = pthread_create(&thread, &attr, run, r);
+  pthread_attr_destroy(&attr);
+  if (err) {
+    close(r->from);
+    close(r->to);
+    close(r->wake);
+    napi_release_threadsafe_function(r->done, napi_tsfn_abort);
+    free(r);
+    napi_throw_error(env, NULL, strerror(err));
+    return NULL;
+  }
+  napi_value abort_fn;
+  napi_create_function(env, "abort", NAPI_AUTO_LENGTH, abort_relay, r, &abort_fn);
+  napi_add_finalizer(env, abort_fn, r, drop_abort, NULL, NULL);
+  return abort_fn;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "start", NAPI_AUTO_LENGTH, start, NULL, &fn);
+  napi_set_named_property(env, exports, "start", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,118 @@
+import { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { TLSSocket } from 'node:tls';
+import type { Response } from 'express';
+
+/**
+ * Zero-copy blob relay. A Node.js proxy copies every byte of a blob into user
+ * space and back, which on loopback costs two thirds of the throughput the
+ * upstream reaches by itself. When both sides are plain TCP and the length is
+ * known, the facade hands the rest of the body to a native relay
+ * (`splice/splice.c`): splice(2) through a pipe on a thread of its own, the
+ * bytes never leaving the kernel. Anything else (TLS on either side, a
+ * chunked body, a small blob, the add-on not built) takes the streaming path.
+ */
+
+/** Below this many bytes a blob is streamed: the native hand-over costs more than it saves. */
+const MIN_BYTES = 256 * 1024;
+
+interface Addon {
+  start(fromFd: number, toFd: number, length: number, stallMs: number, done: (error: string | null, moved: number) => void): () => void;
+}
+
+/** The native relay, or why it cannot be used (printed once at start-up). */
+export const zeroCopy: { available: true; addon: Addon } | { available: false; reason: string } = load();
+
+function load(): typeof zeroCopy {
+  if (process.platform !== 'linux') return { available: false, reason: 'splice(2) is Linux only' };
+  const candidates = [join(__dirname, 'splice/build/Release/splice.node'), resolve(__dirname, '../../../../src/registry/http/splice/build/Release/splice.node')];
+  let reason = 'the native add-on is not built (npm install runs node-gyp; it needs python3, make and a C compiler)';
+  for (const path of candidates) {
+    try {
+      return { available: true, addon: require(path) as Addon };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') reason = `the native add-on does not load: ${(err as Error).message}`;
+    }
+  }
+  return { available: false, reason };
+}
+
+/** The file descriptor behind a plain TCP socket; undefined for TLS or anything without one. */
+function fdOf(socket: Socket | null | undefined): number | undefined {
+  if (!socket || socket instanceof TLSSocket || socket.destroyed) return undefined;
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Writes `body` (already announced by the status and headers set on `res`)
+ * with the native relay, and resolves with the bytes written; or returns
+ * undefined, having touched nothing, when the relay does not apply. The
+ * upstream connection is closed afterwards (its parser never sees the body),
+ * so this is for blobs only. Rejects, after the client connection is cut,
+ * when either side fails or the upstream pauses for `stallMs`.
+ */
+export function spliceBody(res: Response, body: NodeJS.ReadableStream, stallMs: number): Promise<number> | undefined {
+  if (!zeroCopy.available || !(body instanceof IncomingMessage)) return undefined;
+  const length = Number(body.headers['content-length']);
+  const upstream = body.socket;
+  const client = res.socket;
+  const fromFd = fdOf(upstream);
+  const toFd = fdOf(client);
+  if (!(length >= MIN_BYTES) || fromFd === undefined || toFd === undefined || body.readableFlowing || (client as { _httpMessage?: unknown })._httpMessage !== res) return undefined;
+  const prefix = takeOver(body).subarray(0, length);
+  const addon = zeroCopy.addon;
+  return (async () => {
+    try {
+      if (prefix.length > 0) await new Promise<void>((done, fail) => res.write(prefix, (err) => (err ? fail(err) : done())));
+      else res.flushHeaders();
+      await flushed(client!, stallMs);
+      const moved = length === prefix.length ? 0 : await new Promise<number>((done, fail) => {
+        const abort = addon.start(fromFd, toFd, length - prefix.length, stallMs, (error, bytes) => {
+          client!.off('close', abort);
+          if (error) fail(new Error(`zero-copy relay: ${error}`));
+          else done(bytes);
+        });
+        client!.once('close', abort);
+      });
+      res.end();
+      return prefix.length + moved;
+    } catch (err) {
+      res.destroy();
+      throw err;
+    } finally {
+      upstream.destroy();
+    }
+  })();
+}
+
+/**
+ * Stops Node.js reading the upstream socket and returns the body bytes it had
+ * already read: the parsed ones queued in `body`, then any raw ones still in
+ * the socket. `reading` stays true so that nothing in Node restarts the reads.
+ */
+function takeOver(body: IncomingMessage): Buffer {
+  const socket = body.socket;
+  const handle = (socket as unknown as { _handle: { readStop(): number; reading: boolean } })._handle;
+  handle.readStop();
+  handle.reading = true;
+  socket.removeAllListeners('data');
+  body.on('error', () => {});
+  socket.on('error', () => {});
+  body.pause();
+  const chunks: Buffer[] = [];
+  for (let chunk = body.read(); chunk !== null; chunk = body.read()) chunks.push(chunk as Buffer);
+  for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Resolves once everything written to `socket` has reached the kernel (the native relay writes after it). */
+async function flushed(socket: Socket, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (socket.writableLength > 0) {
+    if (socket.destroyed || Date.now() > deadline) throw new Error('zero-copy relay: client socket did not drain');
+    await nextTurn();
+  }
+}
