@@ -7,10 +7,14 @@
 # CI), pass locally made bases: see test/install/make-bases.sh.
 #
 # Dependencies come from the build context (run `npm ci` first), because the
-# builder may have no registry access; native add-ons (optional in ssh2 and
-# cpu-features, both with pure-JS fallbacks) are removed, so the same
-# context builds linux/amd64 and linux/arm64 (`docker buildx build
-# --platform linux/amd64,linux/arm64 .`).
+# builder may have no registry access; native add-ons in node_modules
+# (optional in ssh2 and cpu-features, both with pure-JS fallbacks) are
+# removed, so the same context builds linux/amd64 and linux/arm64 (`docker
+# buildx build --platform linux/amd64,linux/arm64 .`). imagegate's own add-on,
+# the registry facade's zero-copy blob relay, is kept when it loads in the
+# builder (the context's, built by npm install for the same architecture) or
+# is rebuilt there when the builder has a compiler; otherwise the facade
+# streams blobs and says so at start-up.
 ARG BUILDER_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
 ARG BASE_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot@sha256:2cd820156cf039c8b54ae2d2a97e424b6729070714de8707a6b79f20d56f6a9a
 
@@ -26,7 +30,10 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund --offline \
  && find node_modules -name '*.node' -delete \
  && rm -rf node_modules/.cache dist/test dist/bench \
- && mkdir -p /out \
+ && addon=./src/registry/http/splice/build/Release/splice.node \
+ && mkdir -p /out/splice \
+ && { node -e "require('$addon')" 2>/dev/null || npm run install; } \
+ && if node -e "require('$addon')" 2>/dev/null; then cp "$addon" /out/splice/; fi \
  && printf '#!/nodejs/bin/node\nrequire("/app/dist/src/cli/main.js").main(process.argv.slice(2));\n' > /out/imagegate \
  && chmod 0755 /out/imagegate
 
@@ -46,6 +53,7 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/proto ./proto
+COPY --from=build /out/splice ./src/registry/http/splice/build/Release
 # A script the kernel runs with the base's /nodejs/bin/node (no shell needed),
 # so `imagegate …` works as the entrypoint and in exec probes.
 COPY --from=build /out/imagegate /usr/local/bin/imagegate

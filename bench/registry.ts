@@ -6,9 +6,11 @@
  * The upstream is the CI's `auth: token` docker-registry (127.0.0.1:5011,
  * .ci/services/60-registry-upstreams.sh); the benchmark writes its blobs into
  * that registry's storage. The facade runs as its own process (`imagegate
- * registry`), as in production. Clients are curl and wrk. For scale, the blob
- * rows also show a ten-line Node `http` pipe to the same upstream (no auth, no
- * routing): the floor any Node proxy pays for copying every byte through user
+ * registry`), as in production. Clients are curl and wrk. The facade relays
+ * blobs with splice(2) (registry.zeroCopy, the default); for scale, the blob
+ * rows also show the same facade with zeroCopy off (blobs streamed through
+ * user space) and a ten-line Node `http` pipe to the same upstream (no auth,
+ * no routing): what any Node proxy pays for copying every byte through user
  * space, where docker-registry itself uses sendfile. The RSS row uses a fresh
  * facade process. Prints a table.
  * Environment: BENCH_REGISTRY_SECONDS (wrk duration, default 10).
@@ -28,6 +30,7 @@ const REPO = 'bench/blobs';
 const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 const FACADE_PORT = 5018;
 const PIPE_PORT = 5019;
+const STREAMING_PORT = 5020;
 
 /** The reference: the least a Node proxy can do — pipe the upstream response through. */
 const PLAIN_PIPE = `
@@ -138,13 +141,14 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
   throw new Error(`${what} did not start (is port ${port} taken?)`);
 }
 
-async function startFacade(dir: string): Promise<ChildProcess> {
-  const config = join(dir, 'registry.yml');
+async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true): Promise<ChildProcess> {
+  const config = join(dir, `registry-${port}.yml`);
   writeFileSync(
     config,
     [
       'registry:',
-      `  listen: 127.0.0.1:${FACADE_PORT}`,
+      `  listen: 127.0.0.1:${port}`,
+      `  zeroCopy: ${zeroCopy}`,
       "  metricsListen: ''",
       '  upstreams:',
       `    - {name: bench, prefix: up, url: "http://${upstreams.token}", auth: {basic: {username: ${upstreams.user}, password: {value: ${upstreams.password}}}}}`,
@@ -155,7 +159,13 @@ async function startFacade(dir: string): Promise<ChildProcess> {
     ].join('\n'),
   );
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(__dirname, '..') });
-  return waitForPort(FACADE_PORT, child, 'facade');
+  return waitForPort(port, child, 'facade');
+}
+
+/** A facade access token for `scope` (each facade process signs with its own key). */
+async function facadeToken(port: number, scope: string): Promise<string> {
+  const url = `http://127.0.0.1:${port}/token?service=imagegate-registry&scope=${encodeURIComponent(scope)}`;
+  return (await json(url, { authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` })).token;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -167,6 +177,10 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 const mbps = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
+/** direct, facade, ratio, target, then the two references with their ratios to direct. */
+const blobRow = ([direct, facade, streaming, pipe]: number[]) => [
+  mbps(direct), mbps(facade), `${ratio(facade, direct)}×`, '≥ 0.8×', `${mbps(streaming)} (${ratio(streaming, direct)}×)`, `${mbps(pipe)} (${ratio(pipe, direct)}×)`,
+];
 
 async function main(): Promise<void> {
   await requireTcp('token upstream', upstreams.token);
@@ -176,46 +190,46 @@ async function main(): Promise<void> {
   const mid = writeBlob(storage, 256 * MiB, 2);
   const dir = mkdtempSync(join(tmpdir(), 'imagegate-bench-registry-'));
   let facadeProcess = await startFacade(dir);
+  const streamingProcess = await startFacade(dir, STREAMING_PORT, false);
   const pipeProcess = await waitForPort(PIPE_PORT, spawn(process.execPath, ['-e', PLAIN_PIPE], { stdio: 'inherit' }), 'plain Node pipe');
   try {
     const basicAuth = `Basic ${Buffer.from(`${upstreams.user}:${upstreams.password}`).toString('base64')}`;
     const scope = `repository:${REPO}:pull repository:test/busybox:pull`;
     const upToken = (await json(`http://${upstreams.issuer}/token?service=imagegate-upstream&scope=${encodeURIComponent(`repository:${REPO}:pull`)}&scope=${encodeURIComponent('repository:test/busybox:pull')}`, { authorization: basicAuth })).token;
-    const facadeToken = (await json(`http://127.0.0.1:${FACADE_PORT}/token?service=imagegate-registry&scope=${encodeURIComponent(scope.replace(/repository:/g, 'repository:up/'))}`, { authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` })).token;
     const direct: Target = { name: 'direct', base: `http://${upstreams.token}`, repo: `/v2/${REPO}`, token: upToken };
-    const facade: Target = { name: 'facade', base: `http://127.0.0.1:${FACADE_PORT}`, repo: `/v2/up/${REPO}`, token: facadeToken };
+    const facade: Target = { name: 'facade', base: `http://127.0.0.1:${FACADE_PORT}`, repo: `/v2/up/${REPO}`, token: await facadeToken(FACADE_PORT, scope.replace(/repository:/g, 'repository:up/')) };
     const pipe: Target = { ...direct, name: 'plain Node pipe', base: `http://127.0.0.1:${PIPE_PORT}` };
+    const streaming: Target = { ...facade, name: 'facade, zeroCopy off', base: `http://127.0.0.1:${STREAMING_PORT}`, token: await facadeToken(STREAMING_PORT, `repository:up/${REPO}:pull`) };
     const manifest = await fetch(`${direct.base}/v2/test/busybox/manifests/1`, { headers: { authorization: `Bearer ${upToken}`, accept: DOCKER_V2 } });
     const manifestDigest = String(manifest.headers.get('docker-content-digest'));
     await curl(direct, big);
     await curl(facade, big);
 
     const best = async (f: () => Promise<number>, times = 3) => Math.max(...(await sequence(times, f)));
-    const single = [await best(() => curl(direct, big)), await best(() => curl(facade, big)), await best(() => curl(pipe, big))];
-    const par = [
-      await best(() => parallel(direct, mid, 16, 256 * MiB), 2),
-      await best(() => parallel(facade, mid, 16, 256 * MiB), 2),
-      await best(() => parallel(pipe, mid, 16, 256 * MiB), 2),
-    ];
+    const targets = [direct, facade, streaming, pipe];
+    const single: number[] = [];
+    for (const target of targets) single.push(await best(() => curl(target, big)));
+    const par: number[] = [];
+    for (const target of targets) par.push(await best(() => parallel(target, mid, 16, 256 * MiB), 2));
     await wrk(facade, manifestDigest).catch(() => 0);
     const rps = [await wrk(direct, manifestDigest), await wrk(facade, manifestDigest)];
     await stop(facadeProcess);
     facadeProcess = await startFacade(dir);
-    const freshToken = (await json(`http://127.0.0.1:${FACADE_PORT}/token?service=imagegate-registry&scope=${encodeURIComponent(`repository:up/${REPO}:pull`)}`, { authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` })).token;
-    const peak = await peakRssDuring(facadeProcess.pid!, parallel({ ...facade, token: freshToken }, mid, 32, 256 * MiB));
+    const peak = await peakRssDuring(facadeProcess.pid!, parallel({ ...facade, token: await facadeToken(FACADE_PORT, `repository:up/${REPO}:pull`) }, mid, 32, 256 * MiB));
 
     const rows = [
-      ['single-stream 512 MiB blob', mbps(single[0]), mbps(single[1]), `${ratio(single[1], single[0])}×`, '≥ 0.8×', `${mbps(single[2])} (${ratio(single[2], single[0])}×)`],
-      ['16 parallel 256 MiB blobs', mbps(par[0]), mbps(par[1]), `${ratio(par[1], par[0])}×`, '≥ 0.8×', `${mbps(par[2])} (${ratio(par[2], par[0])}×)`],
-      ['manifest by digest, bearer, 64 conns', `${rps[0].toFixed(0)} req/s`, `${rps[1].toFixed(0)} req/s`, `${ratio(rps[1], rps[0])}×`, '≥ 1.0×', ''],
-      ['facade peak RSS, 32 × 256 MiB pulls', '', `${peak.toFixed(0)} MB`, '', '≤ 200 MB', ''],
+      ['single-stream 512 MiB blob', ...blobRow(single)],
+      ['16 parallel 256 MiB blobs', ...blobRow(par)],
+      ['manifest by digest, bearer, 64 conns', `${rps[0].toFixed(0)} req/s`, `${rps[1].toFixed(0)} req/s`, `${ratio(rps[1], rps[0])}×`, '≥ 1.0×', '', ''],
+      ['facade peak RSS, 32 × 256 MiB pulls', '', `${peak.toFixed(0)} MB`, '', '≤ 200 MB', '', ''],
     ];
-    const head = ['measure', 'direct', 'facade', 'ratio', 'target', 'plain Node pipe'];
+    const head = ['measure', 'direct', 'facade', 'ratio', 'target', 'facade, zeroCopy off', 'plain Node pipe'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
     process.stdout.write([line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n');
   } finally {
     await stop(facadeProcess);
+    await stop(streamingProcess);
     await stop(pipeProcess);
     rmSync(dir, { recursive: true, force: true });
   }

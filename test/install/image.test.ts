@@ -58,10 +58,15 @@ describe('install: the container image', function () {
     assert.ok(config.Labels['org.opencontainers.image.source']);
   });
 
-  it('holds production dependencies only, no native add-ons, no shell', async () => {
+  it('holds production dependencies only, no native add-ons in node_modules, no shell', async () => {
     const files = await docker(['run', '--rm', '--entrypoint', '/nodejs/bin/node', TAG, '-e',
       "const fs=require('fs');console.log(JSON.stringify({mocha:fs.existsSync('/app/node_modules/mocha'),typescript:fs.existsSync('/app/node_modules/typescript'),grpc:fs.existsSync('/app/node_modules/@grpc/grpc-js'),sh:fs.existsSync('/bin/sh'),native:fs.readdirSync('/app/node_modules',{recursive:true}).filter(f=>String(f).endsWith('.node')).length}))"]);
     assert.deepEqual(JSON.parse(files), { mocha: false, typescript: false, grpc: true, sh: false, native: 0 });
+  });
+
+  it("carries the registry facade's zero-copy relay, and it loads", async () => {
+    const out = await docker(['run', '--rm', '--entrypoint', '/nodejs/bin/node', TAG, '-e', "const z=require('/app/dist/src/registry/http/zero-copy.js').zeroCopy;console.log(z.available||z.reason)"]);
+    assert.equal(out.trim(), 'true');
   });
 
   it('smoke: image-service answers ImageFsInfo on a socket in a volume', async () => {
