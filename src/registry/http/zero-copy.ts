@@ -70,7 +70,12 @@ export function spliceBody(res: Response, body: NodeJS.ReadableStream, stallMs: 
       else res.flushHeaders();
       await flushed(client!, stallMs);
       const moved = length === prefix.length ? 0 : await new Promise<number>((done, fail) => {
-        const abort = addon.start(fromFd, toFd, length - prefix.length, stallMs, (error, bytes) => {
+        // Looked up again, in the same synchronous step as the native call's dup(): had Node closed
+        // either socket meanwhile, its number could already belong to another connection.
+        const from = fdOf(upstream);
+        const to = fdOf(client);
+        if (from !== fromFd || to !== toFd) return fail(new Error('zero-copy relay: a connection closed before the relay started'));
+        const abort = addon.start(from, to, length - prefix.length, stallMs, (error, bytes) => {
           client!.off('close', abort);
           if (error) fail(new Error(`zero-copy relay: ${error}`));
           else done(bytes);
