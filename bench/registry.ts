@@ -11,7 +11,8 @@
  * rows also show the same facade with zeroCopy off (blobs streamed through
  * user space) and a ten-line Node `http` pipe to the same upstream (no auth,
  * no routing): what any Node proxy pays for copying every byte through user
- * space, where docker-registry itself uses sendfile. The RSS row uses a fresh
+ * space (docker-registry 2.8 itself copies each blob twice: file to user space,
+ * user space to socket). The RSS row uses a fresh
  * facade process. Prints a table.
  * Environment: BENCH_REGISTRY_SECONDS (wrk duration, default 10).
  */
