@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { stat, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
 import { ConfigError } from '../../../config/errors';
@@ -22,7 +24,9 @@ const schema = z.strictObject({
  * `htpasswd`: users from an Apache htpasswd file with bcrypt hashes. The file
  * is re-read when it changes (checked at most every `reloadInterval`); a
  * broken new version is logged and the last good one kept. Unknown user →
- * abstain; wrong password → deny; bearer tokens → abstain.
+ * abstain, after checking the password against a stand-in hash of the same
+ * cost, so that the answer's timing does not tell which users exist; wrong
+ * password → deny; bearer tokens → abstain.
  */
 export const htpasswdAuthenticator: AuthenticatorFactory = (options, env) => {
   const o = parseOptions(schema, options, env.configPath);
@@ -36,6 +40,13 @@ export const htpasswdAuthenticator: AuthenticatorFactory = (options, env) => {
     throw new ConfigError(`${env.configPath}.file`, `${file}: ${(err as Error).message}`);
   }
   const groupsOf = invert(o.groups);
+  let standIn: { cost: number; hash: string } | undefined;
+  /** A hash of a random password at the cost of the file's first entry (bcrypt's default, 10, for an empty file). */
+  const standInHash = () => {
+    const cost = Number(/^\$2[abxy]?\$(\d{2})\$/.exec(users.values().next().value ?? '')?.[1] ?? 10);
+    if (standIn?.cost !== cost) standIn = { cost, hash: bcrypt.hashSync(randomBytes(16).toString('hex'), cost) };
+    return standIn.hash;
+  };
   let checkedAt = Date.now();
   let reloading: Promise<void> | undefined;
 
@@ -60,7 +71,10 @@ export const htpasswdAuthenticator: AuthenticatorFactory = (options, env) => {
       reloading ??= reloadIfChanged(env.logger).finally(() => (reloading = undefined));
       await reloading;
       const hash = users.get(credentials.username);
-      if (hash === undefined) return { kind: 'abstain' };
+      if (hash === undefined) {
+        await bcryptMatches(credentials.password.reveal(), standInHash()).catch(() => false);
+        return { kind: 'abstain' };
+      }
       if (!(await bcryptMatches(credentials.password.reveal(), hash).catch(() => false))) return { kind: 'deny', reason: 'wrong password' };
       const groups = groupsOf.get(credentials.username) ?? [];
       return { kind: 'allow', identity: { name: credentials.username, groups, claims: {}, authenticator: env.name } };
