@@ -6,14 +6,17 @@
  * The upstream is the CI's `auth: token` docker-registry (127.0.0.1:5011,
  * .ci/services/60-registry-upstreams.sh); the benchmark writes its blobs into
  * that registry's storage. The facade runs as its own process (`imagegate
- * registry`), as in production. Clients are curl and wrk. The facade relays
- * blobs with splice(2) (registry.zeroCopy, the default); for scale, the blob
- * rows also show the same facade with zeroCopy off (blobs streamed through
- * user space) and a ten-line Node `http` pipe to the same upstream (no auth,
- * no routing): what any Node proxy pays for copying every byte through user
- * space (docker-registry 2.8 itself copies each blob twice: file to user space,
- * user space to socket). The RSS row uses a fresh
- * facade process. Prints a table.
+ * registry`), as in production, and relays blobs with splice(2)
+ * (registry.zeroCopy, the default). Clients are curl and wrk.
+ *
+ * For scale, the blob rows also show the same facade with zeroCopy off (blobs
+ * streamed through user space) and a ten-line Node `http` pipe to the same
+ * upstream (no auth, no routing): what any Node proxy pays for copying every
+ * byte through user space (docker-registry 2.8 itself copies each blob twice:
+ * file to user space, user space to socket). The blob targets are measured in
+ * turn, round after round (5 rounds for one stream, 3 for 16 in parallel);
+ * each ratio is the median of the rounds' ratios to direct, with their range.
+ * The RSS row uses a fresh facade process. Prints a table.
  * Environment: BENCH_REGISTRY_SECONDS (wrk duration, default 10).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -178,10 +181,26 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 const mbps = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
-/** direct, facade, ratio, target, then the two references with their ratios to direct. */
-const blobRow = ([direct, facade, streaming, pipe]: number[]) => [
-  mbps(direct), mbps(facade), `${ratio(facade, direct)}×`, '≥ 0.8×', `${mbps(streaming)} (${ratio(streaming, direct)}×)`, `${mbps(pipe)} (${ratio(pipe, direct)}×)`,
-];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * Runs `measure` on every target in turn, `rounds` times, so that each round
+ * compares the targets under the same conditions; returns each target's
+ * results and its ratio to the first target (direct) round by round.
+ */
+async function interleaved(targets: Target[], rounds: number, measure: (t: Target) => Promise<number>): Promise<{ values: number[][]; ratios: number[][] }> {
+  const values: number[][] = targets.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, target] of targets.entries()) values[i].push(await measure(target));
+  }
+  return { values, ratios: values.map((v) => v.map((x, round) => x / values[0][round])) };
+}
+
+/** direct and facade medians, the median per-round ratio (with its range), the target, then the two references. */
+const blobRow = ({ values, ratios }: { values: number[][]; ratios: number[][] }) => {
+  const span = (r: number[]) => `${median(r).toFixed(2)}× (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
+  return [mbps(median(values[0])), mbps(median(values[1])), span(ratios[1]), '≥ 0.8×', span(ratios[2]), span(ratios[3])];
+};
 
 async function main(): Promise<void> {
   await requireTcp('token upstream', upstreams.token);
@@ -206,12 +225,9 @@ async function main(): Promise<void> {
     await curl(direct, big);
     await curl(facade, big);
 
-    const best = async (f: () => Promise<number>, times = 3) => Math.max(...(await sequence(times, f)));
     const targets = [direct, facade, streaming, pipe];
-    const single: number[] = [];
-    for (const target of targets) single.push(await best(() => curl(target, big)));
-    const par: number[] = [];
-    for (const target of targets) par.push(await best(() => parallel(target, mid, 16, 256 * MiB), 2));
+    const single = await interleaved(targets, 5, (target) => curl(target, big));
+    const par = await interleaved(targets, 3, (target) => parallel(target, mid, 16, 256 * MiB));
     await wrk(facade, manifestDigest).catch(() => 0);
     const rps = [await wrk(direct, manifestDigest), await wrk(facade, manifestDigest)];
     await stop(facadeProcess);
@@ -234,12 +250,6 @@ async function main(): Promise<void> {
     await stop(pipeProcess);
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function sequence(times: number, f: () => Promise<number>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < times; i++) out.push(await f());
-  return out;
 }
 
 if (require.main === module) {
