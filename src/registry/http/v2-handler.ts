@@ -5,6 +5,7 @@ import { RegistryError } from '../errors';
 import type { RegistryMetrics } from '../metrics';
 import { formatChallenge } from '../upstream/challenge';
 import type { Resolved, UpstreamRouter } from '../upstream/router';
+import type { UpstreamResponse } from '../upstream/upstream';
 import { facadeUrl } from './facade-url';
 import { parseV2Path } from './paths';
 import { relay } from './relay';
@@ -48,16 +49,18 @@ export function v2Handler(options: V2Options): RequestHandler {
     options.gate.requirePull(caller, path.name, challenge);
     const resolved = options.router.resolve(path.name);
     const method = req.method as 'GET' | 'HEAD';
+    const relayed = (answer: UpstreamResponse, kind: string) =>
+      relay(res, answer, { kind, upstream: resolved.upstream.name, metrics: options.metrics, zeroCopy: options.zeroCopy });
     switch (path.route) {
       case 'manifest': {
         const accept = req.headers.accept ? [req.headers.accept] : [];
         const answer = await resolved.upstream.fetch({ kind: 'manifest', method, repository: resolved.repository, reference: path.reference, accept });
-        return relay(res, answer, { kind: 'manifest', upstream: resolved.upstream.name, metrics: options.metrics, zeroCopy: options.zeroCopy });
+        return relayed(answer, 'manifest');
       }
       case 'blob': {
         const range = typeof req.headers.range === 'string' ? req.headers.range : undefined;
         const answer = await resolved.upstream.fetch({ kind: 'blob', method, repository: resolved.repository, digest: path.digest, range });
-        return relay(res, answer, { kind: 'blob', upstream: resolved.upstream.name, metrics: options.metrics, zeroCopy: options.zeroCopy });
+        return relayed(answer, 'blob');
       }
       case 'tags':
         return tags(req, res, options, resolved, path.name);
@@ -83,7 +86,7 @@ async function referrers(req: Request, res: Response, options: V2Options, resolv
   const artifactType = queryValue(req, 'artifactType');
   try {
     const answer = await resolved.upstream.fetch({ kind: 'referrers', repository: resolved.repository, digest, artifactType });
-    await relay(res, answer, { kind: 'referrers', upstream: resolved.upstream.name, metrics: options.metrics, zeroCopy: options.zeroCopy });
+    await relay(res, answer, { kind: 'referrers', upstream: resolved.upstream.name, metrics: options.metrics });
   } catch (err) {
     if (!(err instanceof RegistryError) || err.status !== 404) throw err;
     res.status(200).setHeader('content-type', 'application/vnd.oci.image.index.v1+json');

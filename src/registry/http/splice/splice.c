@@ -11,8 +11,9 @@
  *
  * `error` is "ESTALLED" when the source sends nothing for stallMs while the
  * relay waits for it (a slow reader is not a stall), "ECLOSED" when the
- * source ends before `length` bytes, "EABORTED" after abort(), or the errno
- * name of a failed call. `moved` counts the bytes written to `toFd`.
+ * source ends before `length` bytes, "EABORTED" after abort(), or
+ * "errno N: message" for a failed call. `moved` counts the bytes written to
+ * `toFd`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -105,13 +106,14 @@ static void finish(napi_env env, napi_value callback, void *context, void *data)
   close(r->wake);
   if (env && callback) {
     napi_value argv[2], global;
-    const char *code = r->error ? r->error : r->saved_errno ? NULL : "";
-    if (code && !*code) napi_get_null(env, &argv[0]);
-    else if (code) napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &argv[0]);
-    else {
-      char name[64];
-      snprintf(name, sizeof name, "errno %d: %s", r->saved_errno, strerror(r->saved_errno));
-      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &argv[0]);
+    if (r->error) {
+      napi_create_string_utf8(env, r->error, NAPI_AUTO_LENGTH, &argv[0]);
+    } else if (r->saved_errno) {
+      char message[96];
+      snprintf(message, sizeof message, "errno %d: %s", r->saved_errno, strerror(r->saved_errno));
+      napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &argv[0]);
+    } else {
+      napi_get_null(env, &argv[0]);
     }
     napi_create_int64(env, r->moved, &argv[1]);
     napi_get_global(env, &global);
@@ -171,14 +173,14 @@ static napi_value start(napi_env env, napi_callback_info info) {
   r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   napi_value name;
   napi_create_string_utf8(env, "imagegate-splice", NAPI_AUTO_LENGTH, &name);
-  if (r->from < 0 || r->to < 0 || r->wake < 0 ||
-      napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, NULL, finish, &r->done) != napi_ok) {
-    int err = errno;
+  int failed = r->from < 0 || r->to < 0 || r->wake < 0 ? errno : 0;
+  if (!failed && napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, NULL, finish, &r->done) != napi_ok) failed = EINVAL;
+  if (failed) {
     if (r->from >= 0) close(r->from);
     if (r->to >= 0) close(r->to);
     if (r->wake >= 0) close(r->wake);
     free(r);
-    napi_throw_error(env, NULL, strerror(err));
+    napi_throw_error(env, NULL, strerror(failed));
     return NULL;
   }
   r->refs = 2;
