@@ -40,11 +40,11 @@ export const htpasswdAuthenticator: AuthenticatorFactory = (options, env) => {
     throw new ConfigError(`${env.configPath}.file`, `${file}: ${(err as Error).message}`);
   }
   const groupsOf = invert(o.groups);
-  let standIn: { cost: number; hash: string } | undefined;
+  let standIn: { cost: number; hash: Promise<string> } | undefined;
   /** A hash of a random password at the cost of the file's first entry (bcrypt's default, 10, for an empty file). */
   const standInHash = () => {
     const cost = Number(/^\$2[abxy]?\$(\d{2})\$/.exec(users.values().next().value ?? '')?.[1] ?? 10);
-    if (standIn?.cost !== cost) standIn = { cost, hash: bcrypt.hashSync(randomBytes(16).toString('hex'), cost) };
+    if (standIn?.cost !== cost) standIn = { cost, hash: bcrypt.hash(randomBytes(16).toString('hex'), cost) };
     return standIn.hash;
   };
   let checkedAt = Date.now();
@@ -72,7 +72,7 @@ export const htpasswdAuthenticator: AuthenticatorFactory = (options, env) => {
       await reloading;
       const hash = users.get(credentials.username);
       if (hash === undefined) {
-        await bcryptMatches(credentials.password.reveal(), standInHash()).catch(() => false);
+        await bcryptMatches(credentials.password.reveal(), await standInHash()).catch(() => false);
         return { kind: 'abstain' };
       }
       if (!(await bcryptMatches(credentials.password.reveal(), hash).catch(() => false))) return { kind: 'deny', reason: 'wrong password' };
