@@ -1,7 +1,8 @@
 /**
  * `npm run bench:cri`: imagegate's image service against calling Docker Engine
- * directly with dockerode, in one run against the same engine, then (when its
- * section is registered below) imagegate's `cri` backend against containerd.
+ * directly with dockerode, in one run against the same engine, then imagegate's
+ * `cri` backend against containerd, then ImageStatus on both backends through
+ * grpc-go dialed as kubelet 1.30 dials (bench/cri-go.ts).
  *
  * Docker section (targets from the issue):
  * - ImageStatus p50/p99: at most 1 ms added at p50;
@@ -29,6 +30,7 @@ import { ImageService } from '../src/cri/image-service';
 import { CriServer } from '../src/cri/server';
 import { services, testImages } from '../test/support/services';
 import { criForwardSection } from './cri-forward';
+import { criGoSection } from './cri-go';
 
 /** One line of the result table; times in milliseconds. */
 export interface Row {
@@ -203,6 +205,7 @@ function tarWithOneFile(content: string): Buffer {
 export const sections: Record<string, Section> = {
   docker: dockerSection,
   cri: criForwardSection,
+  'grpc-go': criGoSection,
 };
 
 async function main(): Promise<void> {

@@ -111,7 +111,7 @@ export const hostpatchCommand: Command = {
         }
         case 'probe': {
           const socket = patcher.host.path(c.socket);
-          const ok = await imageFsInfoAnswers(socket);
+          const ok = await imageFsInfoAnswers(socket, c.socket);
           process.stdout.write(ok ? `imagegate answers ImageFsInfo on ${socket}\n` : '');
           if (!ok) process.stderr.write(`imagegate hostpatch probe: no ImageFsInfo answer on ${socket}\n`);
           return ok ? EXIT.ok : 1;

@@ -66,7 +66,7 @@ export class Patcher {
       }
       const socketPath = this.host.path(this.opts.socket);
       log.info('waiting for imagegate to answer ImageFsInfo', { socket: socketPath });
-      if (!(await waitFor(() => imageFsInfoAnswers(socketPath), this.opts.waitMs, 1000))) {
+      if (!(await waitFor(() => imageFsInfoAnswers(socketPath, this.opts.socket), this.opts.waitMs, 1000))) {
         throw new RefusalError(`imagegate did not answer ImageFsInfo on ${socketPath} within ${this.opts.waitMs} ms; kubelet stays on its own image service, nothing was changed`);
       }
       await this.host.remove(OWNED.watchdogReverted);

@@ -4,12 +4,16 @@ import { criProto } from '../src/cri/proto';
 
 /**
  * Asks the image service at a Unix socket for ImageFsInfo, the call kubelet
- * makes at start-up to validate its image endpoint. Resolves true only on
- * a successful answer within `timeoutMs`.
+ * makes at start-up to validate its image endpoint, in the form kubelet ≤ 1.30
+ * sends it: with the socket's path as kubelet knows it (`kubeletPath`, the
+ * host's path) for `:authority`. That is the strictest form a kubelet sends
+ * (≥ 1.31 sends `localhost`), so a service that an older kubelet could not
+ * reach fails the probe. Resolves true only on a successful answer within
+ * `timeoutMs`.
  */
-export async function imageFsInfoAnswers(socketPath: string, timeoutMs = 3000): Promise<boolean> {
+export async function imageFsInfoAnswers(socketPath: string, kubeletPath = socketPath, timeoutMs = 3000): Promise<boolean> {
   const Client = criProto().runtime.v1.ImageService;
-  const client = new Client(`unix://${socketPath}`, grpc.credentials.createInsecure());
+  const client = new Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': kubeletPath });
   try {
     return await new Promise<boolean>((resolve) => {
       client.imageFsInfo({}, { deadline: Date.now() + timeoutMs }, (err) => resolve(!err));

@@ -33,7 +33,7 @@ export async function watch(patcher: Patcher, opts: PatcherOptions, heartbeatMs:
   const socket = patcher.host.path(opts.socket);
   let answered: boolean | undefined;
   while (!stopped) {
-    const answers = await imageFsInfoAnswers(socket);
+    const answers = await imageFsInfoAnswers(socket, opts.socket);
     streak = answers ? streak + 1 : 0;
     if (answers !== answered) log.info(answers ? 'imagegate answers ImageFsInfo' : 'imagegate stopped answering ImageFsInfo', { socket });
     answered = answers;

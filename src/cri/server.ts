@@ -3,6 +3,7 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger, type Logger } from '../log/logger';
+import { normalizedConnection } from './authority/connection';
 import { noRpcMetrics, type RpcMetrics } from './grpc/metrics';
 import { imageServiceDefinition, imageServiceHandlers } from './grpc/service';
 import { HealthService } from './health';
@@ -33,15 +34,18 @@ const MAX_MESSAGE = 16 * 1024 * 1024;
  */
 export class CriServer {
   readonly #server: grpc.Server;
+  readonly #listener: net.Server;
   readonly #options: CriServerOptions;
 
   private constructor(
     readonly socket: string,
     readonly health: HealthService,
     server: grpc.Server,
+    listener: net.Server,
     options: CriServerOptions,
   ) {
     this.#server = server;
+    this.#listener = listener;
     this.#options = options;
   }
 
@@ -54,16 +58,28 @@ export class CriServer {
     server.addService(imageServiceDefinition(), imageServiceHandlers(options.service, deps) as unknown as grpc.UntypedServiceImplementation);
     const health = new HealthService(['runtime.v1.ImageService']);
     health.addToServer(server);
+    // Connections are accepted here, not by grpc-js, so that each one's :authority can be normalised on the way in
+    // (see authority/normalizer.ts: kubelet <= 1.30 sends the socket path, which Node's HTTP/2 layer refuses).
+    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const listener = net.createServer((socket) =>
+      injector.injectConnection(
+        normalizedConnection(socket, (err) => logger.debug('closed a CRI connection that broke HTTP/2 framing', { error: err.message })),
+      ),
+    );
     // Bound under a temporary name and renamed once its mode is set, so the socket never appears with the umask's mode.
     const temporary = `${options.socket}.${process.pid}.tmp`;
     rmSync(temporary, { force: true });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix:${temporary}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-    );
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(temporary, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
     chmodSync(temporary, options.socketMode ?? 0o660);
     renameSync(temporary, options.socket);
     logger.info('image service listening', { socket: options.socket, backend: options.service.backend.name });
-    return new CriServer(options.socket, health, server, options);
+    return new CriServer(options.socket, health, server, listener, options);
   }
 
   /** Stops gracefully (see the class comment) and closes the image service. */
@@ -71,6 +87,7 @@ export class CriServer {
     const logger = this.#options.logger ?? silentLogger;
     const grace = this.#options.gracePeriodMs ?? 30_000;
     this.health.shutdown();
+    this.#listener.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         logger.warn('grace period over; cancelling in-flight calls', { gracePeriodMs: grace });

@@ -6,7 +6,9 @@
  * loopback registries are used (test/support/services.ts), and every assertion
  * holds for any correct CRI image service. The parts live in ./conformance/.
  */
+import assert from 'node:assert/strict';
 import { TestImagegate } from '../support/cri-server';
+import { DIAL_FORMS, GoCriClient, KUBELET_ERA } from '../support/go-cri-client';
 import { requireTcp, services } from '../support/services';
 import { credentialSpecs } from './conformance/credentials';
 import { Conformance, type BackendFactory } from './conformance/context';
@@ -37,5 +39,27 @@ export function describeConformance(name: string, createBackend: BackendFactory)
     failureSpecs(t);
     removeListSpecs(t);
     inputSpecs(t);
+
+    // The same core through the client kubelet uses, dialed as each kubelet era dials (see test/support/cri-go).
+    for (const form of DIAL_FORMS) {
+      describe(`through grpc-go dialed as ${KUBELET_ERA[form]} (:authority ${form})`, () => {
+        let go: GoCriClient;
+        before(async () => {
+          go = await GoCriClient.start(t.gate.socket, form);
+          t.call = go.call.bind(go);
+        });
+        after(async () => {
+          t.call = t.grpcJs;
+          await go?.close();
+        });
+
+        it('answers grpc.health.v1 Check with SERVING, overall and for runtime.v1.ImageService', async () => {
+          for (const service of ['', 'runtime.v1.ImageService']) assert.equal((await go.healthCheck(service)).status, 'SERVING');
+        });
+        imageSpecs(t);
+        credentialSpecs(t);
+        removeListSpecs(t, { streaming: false });
+      });
+    }
   });
 }

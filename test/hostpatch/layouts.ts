@@ -18,7 +18,7 @@ const standinKubelet = (): { content: string; executable: boolean } => ({
   content: `#!/bin/sh\nexec /usr/bin/node ${REPO}/test/hostpatch/fixtures/kubelet-standin.cjs "$@"\n`,
   executable: true,
 });
-const containerd = `ExecStart=/usr/bin/node ${REPO}/test/hostpatch/fixtures/cri-standin.cjs /run/containerd/containerd.sock containerd`;
+const containerd = `ExecStart=/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/test/hostpatch/fixtures/cri-standin.ts /run/containerd/containerd.sock containerd`;
 
 /** Services every test node has: the stand-in containerd and imagegate's image service (not enabled: absent after a reboot). */
 const COMMON: FileSet = {

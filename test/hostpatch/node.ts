@@ -9,8 +9,9 @@ import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { goCriClientBinary } from '../support/go-cri-client';
 import { services } from '../support/services';
-import { layoutFiles, REPO, type TestLayout } from './layouts';
+import { layoutFiles, REPO, type FileSet, type TestLayout } from './layouts';
 
 const run = promisify(execFile);
 export const NODE_IMAGE = process.env.IMAGEGATE_NODE_IMAGE || 'imagegate-ci/systemd-node:bookworm';
@@ -40,8 +41,11 @@ export const HOSTPATCH_CLI = `/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mj
 export class TestNode {
   private constructor(readonly name: string) {}
 
-  /** Boots a node, lays out `layout`, starts the stand-in containerd and kubelet and waits until kubelet is healthy. */
-  static async boot(layout: TestLayout): Promise<TestNode> {
+  /**
+   * Boots a node, lays out `layout`, starts the stand-in containerd and kubelet and waits until kubelet is healthy.
+   * The stand-in kubelet behaves as `kubeletVersion` (1.30 by default), down to how it dials its image endpoint.
+   */
+  static async boot(layout: TestLayout, kubeletVersion?: string): Promise<TestNode> {
     if (/\s/.test(REPO)) throw new Error(`the node tests write the repository path into unit files; it must not contain spaces: ${REPO}`);
     await docker(['image', 'inspect', NODE_IMAGE]).catch(() => {
       throw new Error(`systemd node image ${NODE_IMAGE} is missing; .ci/services/50-systemd-node.sh builds it`);
@@ -60,9 +64,12 @@ export class TestNode {
     ]);
     const node = new TestNode(name);
     await node.waitBooted();
+    // The stand-in kubelet validates its image endpoint with kubelet's own client library (grpc-go).
+    await docker(['cp', await goCriClientBinary(), `${name}:/usr/local/bin/cri-go-client`]);
     const staging = mkdtempSync(join(tmpdir(), 'imagegate-layout-'));
     try {
-      for (const [path, file] of Object.entries(layoutFiles(layout))) {
+      const files: FileSet = { ...layoutFiles(layout), ...(kubeletVersion ? { '/etc/standin-kubelet/version': { content: `${kubeletVersion}\n` } } : {}) };
+      for (const [path, file] of Object.entries(files)) {
         mkdirSync(join(staging, dirname(path)), { recursive: true });
         writeFileSync(join(staging, path), file.content, { mode: file.executable ? 0o755 : 0o644 });
       }

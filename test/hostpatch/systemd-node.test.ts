@@ -27,7 +27,7 @@ for (const c of CASES) {
     let pristine: string;
 
     before(async () => {
-      node = await TestNode.boot(c.layout);
+      node = await TestNode.boot(c.layout, c.version);
       await node.startImagegate();
       pristine = await node.snapshot();
     });

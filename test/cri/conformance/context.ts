@@ -7,6 +7,9 @@ import { services } from '../../support/services';
 
 export type BackendFactory = () => ImageBackend | Promise<ImageBackend>;
 
+/** One unary ImageService call through some CRI client; rejects with `{code, details}` as grpc-js does. */
+export type Caller = <Res = any>(method: string, request: object, options?: { timeoutMs?: number; signal?: AbortSignal }) => Promise<Res>;
+
 /** `<open registry>/<name>`. */
 export const open = (name: string): string => `${services.registryOpen}/${name}`;
 /** `<htpasswd registry>/<name>`. */
@@ -18,22 +21,28 @@ export const kubeletAuthForm = { auth: Buffer.from(`${services.htpasswdUser}:${s
 
 /**
  * What every part of the conformance suite shares: the imagegate under test
- * (bound in the suite's `before`) and its calls as promises.
+ * (bound in the suite's `before`) and its calls as promises, made through
+ * `call`: the grpc-js client by default, kubelet's grpc-go client where a
+ * suite swaps it in.
  */
 export class Conformance {
   gate!: TestImagegate;
 
   constructor(readonly createBackend: BackendFactory) {}
 
-  status = (image: string, verbose = false) => this.gate.call('ImageStatus', { image: { image }, verbose });
+  readonly grpcJs: Caller = (method, request, options) => this.gate.call(method, request, options);
+
+  call: Caller = this.grpcJs;
+
+  status = (image: string, verbose = false) => this.call('ImageStatus', { image: { image }, verbose });
 
   pull = async (image: string, auth?: object, timeoutMs?: number, signal?: AbortSignal): Promise<string> =>
-    (await this.gate.call('PullImage', { image: { image }, auth }, { timeoutMs, signal })).imageRef;
+    (await this.call('PullImage', { image: { image }, auth }, { timeoutMs, signal })).imageRef;
 
-  remove = (image: string) => this.gate.call('RemoveImage', { image: { image } });
+  remove = (image: string) => this.call('RemoveImage', { image: { image } });
 
   list = async (filter?: string): Promise<Image__Output[]> =>
-    (await this.gate.call('ListImages', filter ? { filter: { image: { image: filter } } } : {})).images;
+    (await this.call('ListImages', filter ? { filter: { image: { image: filter } } } : {})).images;
 
   /** Removes every copy of `name` (any registry, relays included), so that a pull of it must download. */
   removeEverywhere = async (name: string): Promise<void> => {

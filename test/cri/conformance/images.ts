@@ -8,7 +8,7 @@ import { type Conformance, authed, kubeletPassword, open } from './context';
 export function imageSpecs(t: Conformance): void {
   describe('ImageFsInfo', () => {
     it('reports an existing host mountpoint, bytes and inodes used and a timestamp in ns', async () => {
-      const info = await t.gate.call('ImageFsInfo', {});
+      const info = await t.call('ImageFsInfo', {});
       assert.ok(info.imageFilesystems.length >= 1);
       // container_filesystems (CRI 1.29) is optional: containerd 1.6 leaves it empty.
       for (const fs of [info.imageFilesystems, info.containerFilesystems].filter((f) => f.length > 0)) {
