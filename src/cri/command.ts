@@ -28,7 +28,7 @@ export const imageServiceCommand: Command = {
     const registry = createRegistry();
     // Credentials first: a bad credentials section must stop start-up before the backend opens connections.
     const credentials = buildPullCredentials(config, logger, registry);
-    const service = new ImageService({ backend: createBackend(config, logger), credentials, pinnedImages: config.pinnedImages, logger });
+    const service = new ImageService({ backend: createBackend(config, logger), credentials, pinnedImages: config.pinnedImages, maxConcurrentPulls: config.maxConcurrentPulls, logger });
     let metrics: RunningServer | undefined;
     let server: CriServer;
     try {

@@ -72,6 +72,8 @@ export const imageServiceSchema = z.object({
         }
       });
     }),
+  /** PullImage calls served at once; more get RESOURCE_EXHAUSTED and kubelet retries. Keep it above kubelet's maxParallelImagePulls. Default 16. */
+  maxConcurrentPulls: z.number().int().min(1).max(1024).default(16),
   /** A pull that reports no progress for this long is aborted. Default 1m. */
   pullProgressTimeout: duration('1m'),
   /** How long shutdown waits for in-flight calls. Default 30s. */
@@ -99,6 +101,7 @@ export const imageServiceBindings: Binding[] = [
   { flag: 'cri-endpoint', env: 'IMAGEGATE_CRI_ENDPOINT', path: 'criEndpoint', help: 'runtime CRI socket for --backend cri (default unix:///run/containerd/containerd.sock)' },
   { flag: 'docker-host', env: 'IMAGEGATE_DOCKER_HOST', path: 'dockerHost', help: 'Docker Engine endpoint (default unix:///var/run/docker.sock)' },
   { flag: 'pinned-image', env: 'IMAGEGATE_PINNED_IMAGES', path: 'pinnedImages', type: 'list', help: 'image reported as pinned; repeat or comma-separate' },
+  { flag: 'max-concurrent-pulls', env: 'IMAGEGATE_MAX_CONCURRENT_PULLS', path: 'maxConcurrentPulls', type: 'number', help: 'PullImage calls served at once; more get RESOURCE_EXHAUSTED (default 16)' },
   { flag: 'pull-progress-timeout', env: 'IMAGEGATE_PULL_PROGRESS_TIMEOUT', path: 'pullProgressTimeout', help: 'abort a pull without progress for this long (default 1m)' },
   { flag: 'grace-period', env: 'IMAGEGATE_GRACE_PERIOD', path: 'gracePeriod', help: 'time in-flight calls get on shutdown (default 30s)' },
   { flag: 'metrics-listen', env: 'IMAGEGATE_METRICS_LISTEN', path: 'metricsListen', help: 'loopback host:port for /metrics (default 127.0.0.1:9464)' },

@@ -43,6 +43,10 @@ export class CriError extends Error {
     return new CriError(status.NOT_FOUND, message, 'not-found');
   }
 
+  static resourceExhausted(message: string): CriError {
+    return new CriError(status.RESOURCE_EXHAUSTED, message);
+  }
+
   static cancelled(): CriError {
     return new CriError(status.CANCELLED, 'the client cancelled the call');
   }

@@ -19,6 +19,8 @@ export interface ImageServiceOptions {
   credentials?: PullCredentials;
   /** References of images never to be garbage-collected (`Image.pinned`), e.g. the sandbox image. */
   pinnedImages?: string[];
+  /** PullImage calls served at once; more are refused with RESOURCE_EXHAUSTED (kubelet retries). Default 16. */
+  maxConcurrentPulls?: number;
   logger?: Logger;
 }
 
@@ -36,9 +38,12 @@ export class ImageService {
   readonly #pinned: Set<string>;
   readonly #logger: Logger;
   readonly #pulls = new SingleFlight<string>();
+  readonly #maxPulls: number;
+  #pullsInFlight = 0;
 
   constructor(options: ImageServiceOptions) {
     this.backend = options.backend;
+    this.#maxPulls = options.maxConcurrentPulls ?? 16;
     this.#credentials = options.credentials ?? kubeletOnly;
     this.#pinned = new Set((options.pinnedImages ?? []).map(normaliseReference));
     this.#logger = options.logger ?? silentLogger;
@@ -57,13 +62,34 @@ export class ImageService {
     return { image: result.image && this.#markPinned(result.image), info: verbose ? result.info : undefined };
   }
 
-  /** Pulls and resolves with `image_ref` (= `Image.id`). `raw` is the request as it arrived on the wire. */
+  /**
+   * Pulls and resolves with `image_ref` (= `Image.id`). `raw` is the request as it arrived on the wire.
+   * At most `maxConcurrentPulls` calls are served at once: each holds its request (up to the socket's 1 MiB
+   * message limit, several times that once decoded) for as long as the pull runs, so the bound is what keeps
+   * a flood of large requests within the pod's memory limit.
+   */
   async pullImage(request: PullImageRequest__Output, raw: Buffer | undefined, ctx: CallContext): Promise<string> {
-    const ref = parseReference(request.image?.image ?? '');
-    if (ref.kind === 'id') throw CriError.invalidArgument(`cannot pull by image ID "${ref.id}"; give a name with a tag or digest`);
-    const kubeletAuth = fromAuthConfig(request.auth);
-    const key = `${formatReference(ref)}|${fingerprint(kubeletAuth)}|${ruleInputs(request)}`;
-    return this.#pulls.run(key, ctx.signal, (signal) => this.#pull(ref, request, raw, kubeletAuth, { signal }));
+    if (this.pullsAtCapacity()) throw this.pullsExhausted();
+    this.#pullsInFlight++;
+    try {
+      const ref = parseReference(request.image?.image ?? '');
+      if (ref.kind === 'id') throw CriError.invalidArgument(`cannot pull by image ID "${ref.id}"; give a name with a tag or digest`);
+      const kubeletAuth = fromAuthConfig(request.auth);
+      const key = `${formatReference(ref)}|${fingerprint(kubeletAuth)}|${ruleInputs(request)}`;
+      return await this.#pulls.run(key, ctx.signal, (signal) => this.#pull(ref, request, raw, kubeletAuth, { signal }));
+    } finally {
+      this.#pullsInFlight--;
+    }
+  }
+
+  /** True while `maxConcurrentPulls` pulls are being served: another PullImage would be refused. */
+  pullsAtCapacity(): boolean {
+    return this.#pullsInFlight >= this.#maxPulls;
+  }
+
+  /** The error a PullImage beyond `maxConcurrentPulls` gets (RESOURCE_EXHAUSTED; kubelet retries). */
+  pullsExhausted(): CriError {
+    return CriError.resourceExhausted(`${this.#pullsInFlight} pulls already in flight, the most this image service serves at once (maxConcurrentPulls); try again`);
   }
 
   async removeImage(spec: ImageSpec__Output | null | undefined, ctx: CallContext): Promise<void> {

@@ -115,8 +115,10 @@ function invalid(text: string, problem: string): CriError {
 }
 
 /** Shortens text echoed in a message, so a 10,000-character reference does not fill the log. */
+/** The text as it may appear in a message: at most `max` characters, control characters escaped (no CR/LF reaches a log line or a client). */
 function clip(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}…(${text.length} characters)` : text;
+  const shown = JSON.stringify(text.slice(0, max)).slice(1, -1);
+  return text.length > max ? `${shown}…(${text.length} characters)` : shown;
 }
 
 /**

@@ -22,8 +22,23 @@ export interface CriServerOptions {
   gracePeriodMs?: number;
 }
 
-/** Largest message accepted or sent; kubelet's own receive limit is 16 MiB. */
-const MAX_MESSAGE = 16 * 1024 * 1024;
+/** Largest message sent (a ListImages answer on a node with thousands of images); kubelet's own receive limit is 16 MiB. */
+const MAX_SEND = 16 * 1024 * 1024;
+/**
+ * Largest request accepted. kubelet's largest is a PullImage carrying the pod's annotations twice (ImageSpec and
+ * sandbox config; the API server caps them at 256 KiB) plus its labels, so 1 MiB leaves room; larger requests get
+ * RESOURCE_EXHAUSTED as soon as their length prefix arrives.
+ */
+export const MAX_RECEIVE = 1024 * 1024;
+/**
+ * Connections served at once (kubelet keeps one; probes, crictl and the patcher come and go) and calls open at once
+ * on each. With MAX_RECEIVE they bound the request bytes being received to 8 × 16 × 1 MiB = 128 MiB; the image
+ * service's maxConcurrentPulls bounds the requests held while pulls run. A client past a bound waits (grpc-go and
+ * grpc-js queue calls beyond the stream limit) or is disconnected (connections). See the README for the measured
+ * worst case.
+ */
+export const MAX_CONNECTIONS = 8;
+export const MAX_STREAMS_PER_CONNECTION = 16;
 
 /**
  * Serves runtime.v1.ImageService and grpc.health.v1.Health on a Unix socket.
@@ -53,9 +68,13 @@ export class CriServer {
     const logger = options.logger ?? silentLogger;
     mkdirSync(dirname(options.socket), { recursive: true, mode: 0o755 });
     await clearSocket(options.socket);
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE, 'grpc.max_send_message_length': MAX_MESSAGE });
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': MAX_RECEIVE,
+      'grpc.max_send_message_length': MAX_SEND,
+      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
+    });
     const deps = { logger, metrics: options.metrics ?? noRpcMetrics };
-    server.addService(imageServiceDefinition(), imageServiceHandlers(options.service, deps) as unknown as grpc.UntypedServiceImplementation);
+    server.addService(imageServiceDefinition(options.service), imageServiceHandlers(options.service, deps) as unknown as grpc.UntypedServiceImplementation);
     const health = new HealthService(['runtime.v1.ImageService']);
     health.addToServer(server);
     // Connections are accepted here, not by grpc-js, so that each one's :authority can be normalised on the way in
@@ -66,6 +85,7 @@ export class CriServer {
         normalizedConnection(socket, (err) => logger.debug('closed a CRI connection that broke HTTP/2 framing', { error: err.message })),
       ),
     );
+    listener.maxConnections = MAX_CONNECTIONS;
     // Bound under a temporary name and renamed once its mode is set, so the socket never appears with the umask's mode.
     const temporary = `${options.socket}.${process.pid}.tmp`;
     rmSync(temporary, { force: true });

@@ -24,6 +24,16 @@ describe('image references', () => {
     ['[::1]:5000/app:1', '[::1]:5000/app:1'],
     ['a__b/c--d:1', 'docker.io/a__b/c--d:1'],
   ];
+  it('never echoes CR, LF or other control characters from a bad reference', () => {
+    for (const text of ['bad\r\nInjected: header', 'Busy\nbox', `x:${'\n'.repeat(200)}`, 'a\u0000b']) {
+      assert.throws(() => parseReference(text), (err: CriError) => {
+        assert.equal(err.code, status.INVALID_ARGUMENT);
+        assert.ok(!/[\u0000-\u001f\u007f]/.test(err.message), JSON.stringify(err.message));
+        return true;
+      });
+    }
+  });
+
   for (const [text, expected] of normalised) {
     it(`normalises ${text} to ${expected}`, () => assert.equal(normaliseReference(text), expected));
   }

@@ -21,6 +21,7 @@ import { createLogger } from '../../src/log/logger';
 export interface TestImagegateOptions {
   credentials?: PullCredentials;
   pinnedImages?: string[];
+  maxConcurrentPulls?: number;
   gracePeriodMs?: number;
 }
 
@@ -46,7 +47,7 @@ export class TestImagegate {
     const logs: string[] = [];
     const logger = createLogger({ level: 'debug', sink: logs });
     const registry = new Registry();
-    const service = new ImageService({ backend, credentials: options.credentials, pinnedImages: options.pinnedImages, logger });
+    const service = new ImageService({ backend, credentials: options.credentials, pinnedImages: options.pinnedImages, maxConcurrentPulls: options.maxConcurrentPulls, logger });
     const server = await CriServer.start({ socket, service, logger, metrics: createRpcMetrics(registry), gracePeriodMs: options.gracePeriodMs ?? 5000 });
     return new TestImagegate(dir, socket, server, imageServiceClient(`unix://${socket}`), healthClient(`unix://${socket}`), logs, registry);
   }

@@ -9,12 +9,16 @@ import { serverStream, unary, type AdapterDeps } from './adapter';
 export const STREAM_CHUNK = 100;
 
 const RAW = Symbol('raw request bytes');
+const REFUSED = Symbol('refused before decoding');
 
 /**
  * The runtime.v1.ImageService definition, with a PullImage request
  * deserializer that also keeps the bytes as they arrived (see `rawRequest`).
+ * While `service` is serving as many pulls as it may, a PullImage request is
+ * not decoded at all (decoding a 1 MiB request costs several MiB of heap):
+ * the handler refuses it at once.
  */
-export function imageServiceDefinition(): grpc.ServiceDefinition {
+export function imageServiceDefinition(service?: ImageService): grpc.ServiceDefinition {
   const loaded = criProto().runtime.v1.ImageService.service;
   const pull = loaded.PullImage;
   return {
@@ -22,6 +26,7 @@ export function imageServiceDefinition(): grpc.ServiceDefinition {
     PullImage: {
       ...pull,
       requestDeserialize: (bytes: Buffer) => {
+        if (service?.pullsAtCapacity()) return { [REFUSED]: true };
         const decoded = pull.requestDeserialize(bytes) as object;
         Object.defineProperty(decoded, RAW, { value: Buffer.from(bytes), enumerable: false });
         return decoded;
@@ -47,7 +52,10 @@ export function imageServiceHandlers(service: ImageService, deps: AdapterDeps): 
       const result = await service.imageStatus(request.image, request.verbose, ctx);
       return { image: result.image ?? null, info: result.info ?? {} };
     }),
-    PullImage: unary('PullImage', deps, async (request, ctx) => ({ imageRef: await service.pullImage(request, rawRequest(request), ctx) })),
+    PullImage: unary('PullImage', deps, async (request, ctx) => {
+      if ((request as unknown as Record<symbol, unknown>)[REFUSED]) throw service.pullsExhausted();
+      return { imageRef: await service.pullImage(request, rawRequest(request), ctx) };
+    }),
     RemoveImage: unary('RemoveImage', deps, async (request, ctx) => {
       await service.removeImage(request.image, ctx);
       return {};
