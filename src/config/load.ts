@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors';
+import { findUnknownKey } from './unknown-keys';
 
 /** How one command-line flag / environment variable maps onto the configuration object. */
 export interface Binding {
@@ -92,6 +93,10 @@ export function loadConfig<S extends z.ZodType>(options: LoadOptions<S>): Loaded
     }
   }
 
+  const unknown = findUnknownKey(options.schema, merged);
+  if (unknown) {
+    throw new ConfigError(formatPath(unknown.path), `unknown setting${unknown.suggestion ? `; did you mean "${unknown.suggestion}"?` : ''}`);
+  }
   const result = options.schema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0];
