@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/errors';
+import { logProcessWarnings } from '../log/process-warnings';
 import { commands } from './commands';
 import { VERSION } from './version';
 
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = name === undefined ? 2 : 0;
     return;
   }
+  logProcessWarnings();
   const command = commands.find((c) => c.name === name);
   if (!command) {
     process.stderr.write(`imagegate: unknown command "${name}"; run "imagegate help"\n`);

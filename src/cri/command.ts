@@ -3,6 +3,7 @@ import { untilSignal } from '../cli/lifecycle';
 import { formatListenAddress } from '../config/address';
 import { createLogger } from '../log/logger';
 import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
+import { BackendReadiness } from './backend-readiness';
 import { createBackend } from './backends';
 import { buildPullCredentials, loadImageServiceConfig } from './config';
 import { createRpcMetrics } from './grpc/metrics';
@@ -29,13 +30,14 @@ export const imageServiceCommand: Command = {
     // Credentials first: a bad credentials section must stop start-up before the backend opens connections.
     const credentials = buildPullCredentials(config, logger, registry);
     const service = new ImageService({ backend: createBackend(config, logger), credentials, pinnedImages: config.pinnedImages, maxConcurrentPulls: config.maxConcurrentPulls, logger });
+    const readiness = new BackendReadiness(service.backend, logger);
     let metrics: RunningServer | undefined;
     let server: CriServer;
     try {
       metrics = await startMetricsServer({
         listen: config.metricsListen,
         registry,
-        probes: { '/healthz': () => true, '/readyz': () => true },
+        probes: { '/healthz': () => true, '/readyz': () => readiness.ready() },
       });
       server = await CriServer.start({
         socket: config.socket,
@@ -51,6 +53,8 @@ export const imageServiceCommand: Command = {
       throw err;
     }
     logger.info('metrics listening', { listen: formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) });
+    // A backend that cannot be reached is said at start-up (serving still starts: Docker or containerd may come up later).
+    await readiness.ready();
 
     const signal = await stopRequested;
     logger.info('shutting down; letting in-flight calls finish', { signal, gracePeriodMs: config.gracePeriod });

@@ -112,6 +112,43 @@ describe('image-service process lifecycle', function () {
     }
   });
 
+  it('says at start-up when its backend cannot be reached, answers /readyz 503 (/healthz 200) until it can, then 200', async () => {
+    const dockerSocket = join(dir, 'docker.sock');
+    const socket = join(dir, 'imagegate.sock');
+    const server = serve(socket, '--docker-host', `unix://${dockerSocket}`);
+    await waitForSocket(server, socket);
+    await waitUntil(() => /image backend unreachable/.test(server.stderr()), 10_000, 'the backend warning');
+    const warning = JSON.parse(server.stderr().split('\n').find((l) => l.includes('image backend unreachable'))!);
+    assert.equal(warning.level, 'warn');
+    assert.equal(warning.backend, 'docker');
+    assert.match(warning.error, /ENOENT/);
+    const listen = /"listen":"([^"]+)"/.exec(server.stderr().split('\n').find((l) => l.includes('metrics listening'))!)![1];
+    const probe = async (path: string) => (await fetch(`http://${listen}${path}`)).status;
+    assert.equal(await probe('/readyz'), 503);
+    assert.equal(await probe('/healthz'), 200);
+    // Docker Engine appears at the configured path (a relay to the real one).
+    const relay = net.createServer((client) => {
+      const engine = net.connect(services.dockerSocket);
+      client.pipe(engine).pipe(client);
+      client.on('error', () => engine.destroy());
+      engine.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(dockerSocket, () => resolve()));
+    try {
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        status = await probe('/readyz');
+      }
+      assert.equal(status, 200, '/readyz once the engine answers');
+      await waitUntil(() => /image backend answers again/.test(server.stderr()), 5_000, 'the recovery line');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      await new Promise((resolve) => relay.close(resolve));
+    }
+  });
+
   it('refuses to replace a path that is not a socket', async () => {
     const socket = join(dir, 'imagegate.sock');
     writeFileSync(socket, 'keep me');

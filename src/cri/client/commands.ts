@@ -25,7 +25,7 @@ function clientCommand(name: string, summary: string, run: Run): Command {
       const client = imageServiceClient(config.imageEndpoint);
       const rpc: Rpc = <Res,>(method: string, request: object, timeoutMs: number = config.timeout) =>
         call<object, Res>(client as unknown as grpc.Client, method, request, timeoutMs > 0 ? { timeoutMs } : {}).catch((err: grpc.ServiceError) => {
-          throw new Error(`${method} on ${config.imageEndpoint}: ${err.details || err.message}`);
+          throw new Error(callFailure(method, config.imageEndpoint, err));
         });
       try {
         return await run(config, positionals, rpc);
@@ -35,6 +35,29 @@ function clientCommand(name: string, summary: string, run: Run): Command {
     },
   };
 }
+
+/**
+ * One line for a failed call. When no connection could be made, it says why in plain words and what to try,
+ * instead of grpc-js's "No connection established. Last error: … Resolution note:".
+ */
+export function callFailure(method: string, endpoint: string, err: grpc.ServiceError): string {
+  const details = err.details || err.message;
+  if (err.code === UNAVAILABLE && /No connection established|Failed to connect|connect E/.test(details)) {
+    const cause = /\b(ENOENT|ECONNREFUSED|EACCES|ETIMEDOUT|EHOSTUNREACH)\b/.exec(details)?.[1];
+    const why = cause ? ` (${CONNECT_ERRORS[cause] ?? cause})` : '';
+    return `cannot reach the image endpoint ${endpoint}${why}; is the image service running there? Name another with -i (e.g. -i unix:///run/containerd/containerd.sock) or IMAGE_SERVICE_ENDPOINT`;
+  }
+  return `${method} on ${endpoint}: ${details.replace(/\s*Resolution note:\s*$/, '')}`;
+}
+
+const UNAVAILABLE = 14;
+const CONNECT_ERRORS: Record<string, string> = {
+  ENOENT: 'no socket at that path',
+  ECONNREFUSED: 'nothing is listening there',
+  EACCES: 'permission denied: run as root or as a member of the socket\'s group',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+};
 
 function requireImages(images: string[], min = 1): void {
   if (images.length < min) throw new ConfigError('IMAGE', 'give at least one image reference');
