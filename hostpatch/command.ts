@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import type { Command } from '../src/cli/command';
 import { untilSignal } from '../src/cli/lifecycle';
+import { listenAddress, type ListenAddress } from '../src/config/address';
 import { duration } from '../src/config/duration';
 import { loadConfig, type Binding } from '../src/config/load';
 import { ConfigError } from '../src/config/errors';
 import { createLogger, logLevelSetting } from '../src/log/logger';
+import { createRegistry, startMetricsServer } from '../src/metrics/server';
 import { RefusalError, RolledBackError } from './errors';
 import { markNode } from './kube-api';
 import type { PatcherOptions } from './options';
@@ -38,6 +40,10 @@ const schema = z.object({
   /** status: exit 1 unless the patch is applied (the patcher's readiness probe). */
   requireApplied: z.boolean().default(false),
   nodeName: z.string().optional(),
+  /** With --watch: loopback host:port of /healthz, /readyz (the patch is applied) and /metrics, for the DaemonSet's probes. */
+  metricsListen: listenAddress('127.0.0.1:9465').refine((a: ListenAddress) => a.host !== undefined && /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host), {
+    message: 'must be a loopback address (127.0.0.1:port or [::1]:port)',
+  }),
   logLevel: logLevelSetting(),
 }).refine((c) => c.watchdog.timeout >= c.watchdog.interval, { path: ['watchdog', 'timeout'], message: 'must be at least watchdog.interval' })
   .refine((c) => c.watchdog.interval >= 2000, { path: ['watchdog', 'interval'], message: 'must be at least 2s' });
@@ -56,6 +62,7 @@ const bindings: Binding[] = [
   { flag: 'revert-on-exit', env: 'IMAGEGATE_HOSTPATCH_REVERT_ON_EXIT', path: 'revertOnExit', type: 'boolean', help: 'with --watch: revert the node on SIGTERM before exiting' },
   { flag: 'require-applied', path: 'requireApplied', type: 'boolean', help: 'status: exit 1 unless the patch is applied (readiness probe)' },
   { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
+  { flag: 'metrics-listen', env: 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', path: 'metricsListen', help: 'with --watch: loopback host:port for /healthz, /readyz and /metrics (default 127.0.0.1:9465)' },
   { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
 ];
 
@@ -90,7 +97,17 @@ export const hostpatchCommand: Command = {
       switch (action) {
         case 'apply': {
           if (c.watch) {
-            await watch(patcher, opts, Math.min(5000, c.watchdog.interval / 2), untilSignal(), c.revertOnExit);
+            // Probes over HTTP on loopback (the pod shares the node's network), so a probe costs a request, not a Node process.
+            const probes = await startMetricsServer({
+              listen: c.metricsListen,
+              registry: createRegistry(),
+              probes: { '/healthz': () => true, '/readyz': () => patcher.patchPresent() },
+            });
+            try {
+              await watch(patcher, opts, Math.min(5000, c.watchdog.interval / 2), untilSignal(), c.revertOnExit);
+            } finally {
+              await probes.close();
+            }
             return EXIT.ok;
           }
           const result = await patcher.apply();

@@ -32,12 +32,13 @@ export const imageServiceCommand: Command = {
     const service = new ImageService({ backend: createBackend(config, logger), credentials, pinnedImages: config.pinnedImages, maxConcurrentPulls: config.maxConcurrentPulls, logger });
     const readiness = new BackendReadiness(service.backend, logger);
     let metrics: RunningServer | undefined;
-    let server: CriServer;
+    let server: CriServer | undefined;
     try {
       metrics = await startMetricsServer({
         listen: config.metricsListen,
         registry,
-        probes: { '/healthz': () => true, '/readyz': () => readiness.ready() },
+        // Ready once the socket is bound and the backend answers: what kubelet needs of its image endpoint.
+        probes: { '/healthz': () => true, '/readyz': async () => server !== undefined && (await readiness.ready()) },
       });
       server = await CriServer.start({
         socket: config.socket,

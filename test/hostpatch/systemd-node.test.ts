@@ -117,6 +117,10 @@ describe('hostpatch on a systemd node: failing open', function () {
     assert.equal((await node.sh(`test -e ${DROP_IN}`)).code, 1);
   });
 
+  /** The status of GET http://127.0.0.1:9465<path> inside the node (the patcher's probe listener). */
+  const patcherProbe = async (path: string): Promise<number> =>
+    Number((await node.must(`/usr/bin/node -e "fetch('http://127.0.0.1:9465${path}').then((r) => console.log(r.status), () => console.log(0))"`)).trim());
+
   it('imagegate killed → the watchdog reverts within timeout + interval and kubelet is healthy; imagegate back → re-applied; patcher stopped → reverted', async () => {
     await node.startImagegate();
     // The DaemonSet's long-running patcher: heartbeat while imagegate answers. KillMode=mixed: SIGTERM
@@ -126,6 +130,9 @@ describe('hostpatch on a systemd node: failing open', function () {
       await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 0 && (await node.kubelet()).endpoint === IMAGEGATE, 90_000, 'patch applied by the watch loop');
       await new Promise((r) => setTimeout(r, 10_000)); // longer than the watchdog timeout: the heartbeat keeps the patch
       assert.equal((await node.kubelet()).endpoint, IMAGEGATE, 'the watchdog must not revert while imagegate answers');
+      // The DaemonSet's probes of the patcher: HTTP on the node's loopback, ready while the patch is applied.
+      assert.equal(await patcherProbe('/readyz'), 200);
+      assert.equal(await patcherProbe('/healthz'), 200);
 
       await node.must('systemctl kill -s KILL imagegate-test.service');
       const killedAt = Date.now();
@@ -136,6 +143,7 @@ describe('hostpatch on a systemd node: failing open', function () {
       await waitUntil(async () => (await node.kubelet()).endpoint === 'unix:///run/containerd/containerd.sock', 30_000, 'kubelet restarted on its own runtime');
       await node.waitHealthy(30_000);
       assert.match(await node.must('cat /run/imagegate/hostpatch/reverted-by-watchdog'), /no heartbeat/);
+      assert.equal(await patcherProbe('/readyz'), 503, 'not ready while the patch is reverted');
 
       await node.startImagegate();
       await waitUntil(async () => (await node.kubelet()).endpoint === IMAGEGATE, 90_000, 're-apply once imagegate answers again');

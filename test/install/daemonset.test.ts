@@ -20,6 +20,10 @@ interface K8sObject {
   metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
   [key: string]: unknown;
 }
+interface Probe {
+  exec?: unknown;
+  httpGet?: { host?: string; port: number; path: string };
+}
 interface Container {
   name: string;
   args?: string[];
@@ -27,6 +31,9 @@ interface Container {
   securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } };
   resources?: { requests?: Record<string, string> };
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
@@ -93,6 +100,18 @@ describe('install: kustomize overlays', function () {
         assert.deepEqual(args.slice(0, 3), ['image-service', '--socket', '/run/imagegate/imagegate.sock']);
         if (o.backend === 'cri') assert.deepEqual(args.slice(3), ['--backend', 'cri', '--cri-endpoint', 'unix:///run/containerd/containerd.sock']);
         else assert.deepEqual(args.slice(3), ['--docker-host', 'unix:///var/run/docker.sock']);
+      });
+      it('probes with HTTP requests to the running processes on loopback, never by starting a process', () => {
+        const probes = [...spec.containers, ...spec.initContainers].flatMap((c) =>
+          (['startupProbe', 'livenessProbe', 'readinessProbe'] as const).filter((k) => c[k]).map((k) => ({ where: `${c.name}.${k}`, probe: c[k]! })),
+        );
+        assert.deepEqual(probes.map((p) => p.where).sort(), ['image-service.livenessProbe', 'image-service.startupProbe', 'patcher.readinessProbe']);
+        for (const { where, probe } of probes) {
+          assert.equal(probe.exec, undefined, where);
+          assert.equal(probe.httpGet?.host, '127.0.0.1', where);
+        }
+        assert.deepEqual(container('image-service').startupProbe!.httpGet, { host: '127.0.0.1', port: 9464, path: '/readyz' });
+        assert.deepEqual(container('patcher').readinessProbe!.httpGet, { host: '127.0.0.1', port: 9465, path: '/readyz' });
       });
       it('requests resources for every container and tolerates every taint', () => {
         for (const c of [...spec.containers, ...spec.initContainers]) assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory, c.name);
