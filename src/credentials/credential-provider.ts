@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import type { Logger } from '../log/logger';
 import type { AwsClients } from './aws-clients';
+import type { AwsIamTokens } from './aws-iam-tokens';
 import type { EcrTokens } from './ecr-tokens';
+import type { GoogleTokens } from './google-tokens';
 import type { PullTarget } from './pull-credentials';
 import type { RegistryAuth } from './registry-auth';
 import type { WebIdentityTokens } from './web-identity-tokens';
@@ -29,6 +31,8 @@ export interface ProviderDeps {
   clients: AwsClients;
   jwts: WebIdentityTokens;
   ecr: EcrTokens;
+  google: GoogleTokens;
+  awsIam: AwsIamTokens;
   logger: Logger;
   /** Where the parameters were written, e.g. `credentials.rules[2].with`, for error messages. */
   setting: string;

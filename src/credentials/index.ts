@@ -29,7 +29,10 @@ export type { CredentialProvider, ProviderDeps, ProviderFactory } from './creden
 export { parseEcrHost, type EcrRegistry } from './ecr-host';
 export type { EcrCredentials, EcrTokenOptions, EcrTokens } from './ecr-tokens';
 export { CredentialError, awsErrorCode } from './errors';
-export { builtinProviders, ProviderRegistry, fromEcr, fromKubelet, fromStatic, fromStsJwt } from './providers';
+export { builtinProviders, ProviderRegistry, fromAwsIam, fromEcr, fromGcpAccessToken, fromGcpIdToken, fromKubelet, fromStatic, fromStsJwt } from './providers';
+export { AWS_IAM_AUDIENCE_HEADER, AWS_IAM_TOKEN_PREFIX, decodeAwsIamToken, regionalStsHost } from './aws-iam-token';
+export type { AwsIamToken, AwsIamTokenRequest, AwsIamTokens } from './aws-iam-tokens';
+export { DEFAULT_GCP_SCOPES, type AccessTokenRequest, type GoogleToken, type GoogleTokens, type IdTokenRequest } from './google-tokens';
 export { kubeletOnly, type PullCandidate, type PullCredentials, type PullPlan, type PullTarget } from './pull-credentials';
 export type { RegistryAuth } from './registry-auth';
 export { createCredentialServices, type CredentialServices, type CredentialServicesOptions } from './services';
