@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
-import { AWS_IAM_AUDIENCE_HEADER, decodeAwsIamToken, regionalStsHost } from '../../../credentials/aws-iam-token';
+import { AWS_IAM_AUDIENCE_HEADER, AWS_IAM_TOKEN_PREFIX, decodeAwsIamToken, regionalStsHost } from '../../../credentials/aws-iam-token';
 import { globToRegExp } from '../../access/authorizer';
 import { createAgents, readSmall, send } from '../../upstream/http-client';
 import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials, Identity } from '../authenticator';
@@ -118,8 +118,9 @@ export const awsIamAuthenticator: AuthenticatorFactory = (options, env) => {
     name: env.name,
     async authenticate(credentials: ClientCredentials): Promise<AuthDecision> {
       const token = credentials.kind === 'basic' ? credentials.password.reveal() : credentials.token.reveal();
+      if (!token.startsWith(AWS_IAM_TOKEN_PREFIX)) return { kind: 'abstain' };
       const presigned = decodeAwsIamToken(token);
-      if (presigned === undefined) return { kind: 'abstain' };
+      if (presigned === undefined) return { kind: 'deny', reason: 'malformed token' };
       const checked = checkPresigned(presigned, { hosts, header: o.header, maxLifetimeMs: o.maxLifetime, clockSkewMs: o.clockSkew, now: Date.now() });
       if ('refused' in checked) return { kind: 'deny', reason: `presigned request refused: ${checked.refused}` };
       const key = createHash('sha256').update(`${checked.host}\n${checked.query}`).digest('base64url');
