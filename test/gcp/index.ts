@@ -1,0 +1,32 @@
+/**
+ * The GCE metadata server stand-in (see metadata-stand-in.ts). google-auth-library
+ * and gcp-metadata find it through GCE_METADATA_HOST, as on a real node they find
+ * 169.254.169.254.
+ *
+ *   const gce = useMetadataStandIn();      // mocha hooks: start, point GCE_METADATA_HOST at it, reset, close
+ *   it('…', () => gce.standIn.calls('instance/service-accounts/default/token'));
+ */
+import { MetadataStandIn, type MetadataStandInOptions } from './metadata-stand-in';
+
+export * from './metadata-stand-in';
+
+/** Starts a stand-in for the suite, points GCE_METADATA_HOST at it (restored after), resets it before each test. */
+export function useMetadataStandIn(options: MetadataStandInOptions = {}): { standIn: MetadataStandIn } {
+  const env = {} as { standIn: MetadataStandIn };
+  let saved: string | undefined;
+  before(async () => {
+    env.standIn = await MetadataStandIn.start(options);
+    saved = process.env.GCE_METADATA_HOST;
+    process.env.GCE_METADATA_HOST = env.standIn.host;
+  });
+  after(async () => {
+    if (saved === undefined) delete process.env.GCE_METADATA_HOST;
+    else process.env.GCE_METADATA_HOST = saved;
+    await env.standIn?.close();
+  });
+  beforeEach(async () => {
+    await env.standIn.restart();
+    env.standIn.reset();
+  });
+  return env;
+}
