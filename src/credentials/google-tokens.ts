@@ -46,7 +46,6 @@ export const GOOGLE_SKEW_MS = 5 * 60_000;
  */
 export class GoogleTokens {
   private readonly compute = new Compute();
-  private readonly external = new Map<string, GoogleAuth>();
 
   constructor(private readonly cache: TokenCache) {}
 
@@ -68,11 +67,11 @@ export class GoogleTokens {
     let expiry: number | null | undefined;
     try {
       if (file) {
-        const client = await this.externalAuth(file, scopes).getClient();
+        // A fresh client per mint, as for Compute below: the library would otherwise keep its own token cache.
+        const client = await new GoogleAuth({ keyFile: file, scopes }).getClient();
         token = (await client.getAccessToken()).token;
         expiry = client.credentials.expiry_date;
       } else {
-        // A fresh client per mint: the shared cache is the only cache (Compute would keep its own otherwise).
         const { credentials } = await new Compute({ scopes }).refreshAccessToken();
         token = credentials.access_token;
         expiry = credentials.expiry_date;
@@ -100,13 +99,6 @@ export class GoogleTokens {
     }
     if (typeof jwt !== 'string' || !exp) throw new CredentialError('gcp-id-token', 'the metadata server answered something that is not an ID token', 'unknown');
     return { value: { token: new Secret(jwt), expiresAt: new Date(exp * 1000) }, expiresAt: exp * 1000 };
-  }
-
-  private externalAuth(file: string, scopes: string[]): GoogleAuth {
-    const key = `${file}|${scopes.join(',')}`;
-    let auth = this.external.get(key);
-    if (!auth) this.external.set(key, (auth = new GoogleAuth({ keyFile: file, scopes })));
-    return auth;
   }
 }
 

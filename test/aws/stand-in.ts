@@ -159,6 +159,8 @@ export class AwsStandIn {
 
   private async query(req: http.IncomingMessage, res: http.ServerResponse, body: string): Promise<void> {
     const params = new URLSearchParams(body);
+    // Query-string parameters count too (google-auth-library signs GetCallerIdentity as a POST to ?Action=…).
+    for (const [k, v] of new URL(req.url ?? '/', 'http://stand-in').searchParams) if (!params.has(k)) params.append(k, v);
     const action = `sts:${params.get('Action') ?? ''}`;
     const xml = (status: number, text: string) => res.writeHead(status, { 'content-type': 'text/xml' }).end(text);
     const seen = this.record(action, req, 'sts', body);

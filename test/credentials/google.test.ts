@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GoogleAuth } from 'google-auth-library';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { buildPullCredentials, createCredentialServices, credentialsSchema, CredentialError, type CredentialServices } from '../../src/credentials';
 import { createLogger } from '../../src/log/logger';
-import { GOOGLE_ISSUER, STANDIN_GCP_ACCESS_TOKEN, STANDIN_GCP_PROJECT, STANDIN_GCP_SA, STANDIN_GCP_ZONE, MetadataStandIn, useMetadataStandIn } from '../gcp';
+import { AwsStandIn, STANDIN_ACCESS_KEY_ID, STANDIN_NODE_ROLE, STANDIN_SECRET_ACCESS_KEY } from '../aws';
+import { GOOGLE_ISSUER, GoogleStsStandIn, STANDIN_GCP_ACCESS_TOKEN, STANDIN_GCP_PROJECT, STANDIN_GCP_SA, STANDIN_GCP_ZONE, MetadataStandIn, useAwsEnvironment, useMetadataStandIn } from '../gcp';
 
 const target = (registry: string) => ({ image: `${registry}/team/app:1`, registry, repository: 'team/app', labels: {} });
 const TOKEN_PATH = 'instance/service-accounts/default/token';
@@ -57,6 +61,51 @@ describe('Google credentials against the GCE metadata stand-in (google-auth-libr
       const tokens = await Promise.all(Array.from({ length: 1000 }, (_, i) => creds.google.accessToken({ scopes: scopes[i % 10] })));
       assert.ok(tokens.every((t) => t.token.reveal() === STANDIN_GCP_ACCESS_TOKEN));
       assert.equal(gce.standIn.calls(TOKEN_PATH), 10);
+    });
+  });
+
+  describe('gcp-access-token through workload identity federation (AWS → GCP, external-account file)', () => {
+    useAwsEnvironment({ accessKeyId: STANDIN_ACCESS_KEY_ID, secretAccessKey: STANDIN_SECRET_ACCESS_KEY });
+    let aws: AwsStandIn;
+    let sts: GoogleStsStandIn;
+    let dir: string;
+    let file: string;
+    before(async () => {
+      aws = await AwsStandIn.start();
+      sts = await GoogleStsStandIn.start(aws.url);
+      dir = mkdtempSync(join(tmpdir(), 'imagegate-wif-'));
+      file = join(dir, 'aws-federation.json');
+      writeFileSync(file, JSON.stringify(sts.externalAccount()));
+    });
+    after(async () => {
+      rmSync(dir, { recursive: true, force: true });
+      await sts?.close();
+      await aws?.close();
+    });
+
+    it('trades the node\'s signed GetCallerIdentity for a Google access token, once per key', async () => {
+      const pull = buildPullCredentials(credentialsSchema().parse({ rules: [{ provider: 'gcp-access-token', with: { credentialsFile: file } }] }), { services: creds });
+      for (let i = 0; i < 3; i++) {
+        const auth = (await pull.plan(target('europe-docker.pkg.dev'), undefined)).candidates[0].auth!;
+        assert.equal(auth.username, 'oauth2accesstoken');
+        assert.equal(auth.password?.reveal(), STANDIN_GCP_ACCESS_TOKEN);
+      }
+      assert.deepEqual(sts.exchanges, [{ arn: STANDIN_NODE_ROLE }], 'one exchange, for the node role AWS vouched for');
+      assert.equal(gce.standIn.calls(), 0, 'the metadata server is not asked');
+      await pull.close();
+    });
+
+    it('fails with Google\'s reason when AWS refuses the signature (wrong key)', async () => {
+      const saved = process.env.AWS_SECRET_ACCESS_KEY;
+      process.env.AWS_SECRET_ACCESS_KEY = 'not-the-secret';
+      try {
+        await assert.rejects(creds.google.accessToken({ credentialsFile: file }), (err: Error) => {
+          assert.match(err.message, /^gcp-access-token: workload identity federation \(.*aws-federation\.json\) answered HTTP 401: .*AWS refused the request \(403\)/);
+          return true;
+        });
+      } finally {
+        process.env.AWS_SECRET_ACCESS_KEY = saved;
+      }
     });
   });
 

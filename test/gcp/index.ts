@@ -9,6 +9,7 @@
 import { MetadataStandIn, type MetadataStandInOptions } from './metadata-stand-in';
 
 export * from './metadata-stand-in';
+export * from './sts-stand-in';
 
 /** Starts a stand-in for the suite, points GCE_METADATA_HOST at it (restored after), resets it before each test. */
 export function useMetadataStandIn(options: MetadataStandInOptions = {}): { standIn: MetadataStandIn } {
@@ -29,4 +30,21 @@ export function useMetadataStandIn(options: MetadataStandInOptions = {}): { stan
     env.standIn.reset();
   });
   return env;
+}
+
+/** Mocha hooks: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION set to the AWS stand-in's static key for the suite (restored after), as an external-account client reads them. */
+export function useAwsEnvironment(keys: { accessKeyId: string; secretAccessKey: string }, region = 'eu-west-1'): void {
+  const names = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'AWS_SESSION_TOKEN'] as const;
+  const saved: Record<string, string | undefined> = {};
+  before(() => {
+    for (const n of names) saved[n] = process.env[n];
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey, AWS_REGION: region });
+    delete process.env.AWS_SESSION_TOKEN;
+  });
+  after(() => {
+    for (const n of names) {
+      if (saved[n] === undefined) delete process.env[n];
+      else process.env[n] = saved[n];
+    }
+  });
 }

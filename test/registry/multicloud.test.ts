@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
@@ -10,8 +13,8 @@ import { createLogger } from '../../src/log/logger';
 import { createRegistry } from '../../src/metrics/server';
 import { registrySchema } from '../../src/registry/config';
 import { startRegistry, type RunningRegistry } from '../../src/registry/server';
-import { AwsStandIn, STANDIN_ACCOUNT, standInCredentials } from '../aws';
-import { STANDIN_GCP_ACCESS_TOKEN, STANDIN_GCP_PROJECT, useMetadataStandIn } from '../gcp';
+import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_NODE_ROLE, standInCredentials } from '../aws';
+import { GoogleStsStandIn, STANDIN_GCP_ACCESS_TOKEN, STANDIN_GCP_PROJECT, useAwsEnvironment, useMetadataStandIn } from '../gcp';
 import { CriTestClient, ForwardingImagegate } from '../support/containerd';
 import { TestImagegate } from '../support/cri-server';
 import { requireTcp, requireUnixSocket, services } from '../support/services';
@@ -38,12 +41,17 @@ function freePort(): Promise<number> {
  *   - `ecr/…` from the ECR-like upstream (AWS/ECR password, minted by the facade),
  *   - `ar/…` from an Artifact-Registry-like upstream of this test's own
  *     (oauth2accesstoken + the metadata server's current token only, minted by the facade, upstream auth `gcp`),
+ *   - `ar-wif/…` from the same upstream with `gcp: {credentialsFile}`: the facade's AWS identity traded for
+ *     a Google token through workload identity federation (Google STS stand-in),
  *   - logins: Google ID tokens (`jwt` profile gcp) and presigned GetCallerIdentity (`aws-iam`).
  */
 describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-iam) through the facade to ECR and Artifact Registry', function () {
   this.timeout(180_000);
   const gce = useMetadataStandIn();
+  useAwsEnvironment(standInCredentials, 'us-east-1');
   let aws: AwsStandIn;
+  let googleSts: GoogleStsStandIn;
+  let dir: string;
   let ar: ArtifactRegistry;
   let facadeCreds: CredentialServices;
   let facade: RunningRegistry;
@@ -58,6 +66,9 @@ describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-ia
     await requireTcp('ECR-like upstream (.ci/services/60-registry-upstreams.sh)', upstreams.ecr);
     aws = await AwsStandIn.start();
     ar = await startArtifactRegistry(STANDIN_GCP_ACCESS_TOKEN, ['test/busybox:1']);
+    googleSts = await GoogleStsStandIn.start(aws.url);
+    dir = mkdtempSync(join(tmpdir(), 'imagegate-multicloud-'));
+    writeFileSync(join(dir, 'aws-federation.json'), JSON.stringify(googleSts.externalAccount()));
     const port = await freePort();
     facadeHost = `127.0.0.1:${port}`;
     const audience = `https://${facadeHost}`;
@@ -67,6 +78,7 @@ describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-ia
       upstreams: [
         { name: 'ecr', prefix: 'ecr', url: `http://${upstreams.ecr}`, auth: { ecr: { registry: `${STANDIN_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com` } } },
         { name: 'artifact-registry', prefix: 'ar', url: `http://${ar.host}`, auth: { gcp: {} } },
+        { name: 'artifact-registry-wif', prefix: 'ar-wif', url: `http://${ar.host}`, auth: { gcp: { credentialsFile: 'aws-federation.json' } } },
       ],
       auth: {
         chain: [
@@ -75,13 +87,13 @@ describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-ia
         ],
         rules: [
           { claims: { project_id: STANDIN_GCP_PROJECT, zone: 'europe-west1-*' }, repositories: ['ecr/**'] },
-          { identity: EKS_ROLE, repositories: ['ar/**'] },
+          { identity: EKS_ROLE, repositories: ['ar/**', 'ar-wif/**'] },
         ],
       },
     });
     facadeCreds = createCredentialServices({ aws: awsOptions() });
     facade = await startRegistry(config, {
-      logger: createLogger({ level: 'debug', sink: facadeLogs }), registry: createRegistry(), baseDir: process.cwd(), credentials: facadeCreds,
+      logger: createLogger({ level: 'debug', sink: facadeLogs }), registry: createRegistry(), baseDir: dir, credentials: facadeCreds,
     });
   });
   after(async () => {
@@ -89,7 +101,9 @@ describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-ia
     await facade?.close(1000);
     facadeCreds?.close();
     await ar?.close();
+    await googleSts?.close();
     await aws?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => aws.reset());
 
@@ -145,6 +159,14 @@ describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-ia
       assert.equal(aws.requests.filter((r) => r.action === 'sts:GetCallerIdentity' && r.error).length, 0);
       assert.ok(gce.standIn.calls('instance/service-accounts/default/token') >= 1, 'the facade minted a Google access token');
       await direct.call('removeImage', { image: { image } });
+
+      // The same upstream through workload identity federation: the facade's AWS identity → a Google token.
+      const federated = `${facadeHost}/ar-wif/test/busybox:1`;
+      await direct.call('removeImage', { image: { image: federated } });
+      const again = await node.client.call('pullImage', { image: { image: federated } });
+      assert.equal((await direct.call('imageStatus', { image: { image: federated } })).image?.id, again.imageRef);
+      assert.deepEqual(googleSts.exchanges, [{ arn: STANDIN_NODE_ROLE }], 'one token exchange, for the facade\'s AWS identity');
+      await direct.call('removeImage', { image: { image: federated } });
     } finally {
       direct.close();
     }
