@@ -129,6 +129,7 @@ describe('aws-iam (presigned sts:GetCallerIdentity)', () => {
       ['another action', await presignedToken({ audience: AUDIENCE, extraQuery: { Action: 'AssumeRole' } }), /not GetCallerIdentity/],
       ['repeated parameter', encodeAwsIamToken(`${url}&Action=GetCallerIdentity`), /given twice/],
       ['not base64url', 'imagegate-aws-v1.!!!', /malformed token/],
+      ['signed for another region than its host', await presignedToken({ audience: AUDIENCE, region: 'us-east-1' }), /scoped to us-east-1, not to the host's region/],
     ];
     for (const [what, token, reason] of cases) {
       const d = await auth.authenticate(bearer(token), ctx);

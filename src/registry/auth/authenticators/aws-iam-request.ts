@@ -60,6 +60,8 @@ export function checkPresigned(text: string, rules: RequestRules): CheckedReques
   if (seen.get('x-amz-algorithm') !== 'AWS4-HMAC-SHA256') return { refused: 'algorithm is not AWS4-HMAC-SHA256' };
   const credential = /^([A-Z0-9]{16,128})\/(\d{8})\/([a-z0-9-]+)\/sts\/aws4_request$/.exec(seen.get('x-amz-credential') ?? '');
   if (!credential) return { refused: 'credential is not scoped to sts' };
+  const hostRegion = /^sts\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(host)?.[1];
+  if (hostRegion !== undefined && hostRegion !== credential[3]) return { refused: `credential is scoped to ${credential[3]}, not to the host's region` };
   const signed = (seen.get('x-amz-signedheaders') ?? '').split(';');
   if (!signed.includes('host')) return { refused: 'host is not signed' };
   if (!signed.includes(rules.header)) return { refused: `${rules.header} is not signed` };
