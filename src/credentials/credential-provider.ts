@@ -9,7 +9,8 @@ import type { RegistryAuth } from './registry-auth';
 import type { WebIdentityTokens } from './web-identity-tokens';
 
 /**
- * One source of registry credentials (`ecr`, `sts-jwt`, `static`, `kubelet`),
+ * One source of registry credentials (`ecr`, `sts-jwt`, `static`, `kubelet`,
+ * `gcp-access-token`, `gcp-id-token`, `aws-iam`),
  * created by name from a rule's configuration.
  *
  * `resolve` answers the credentials for one pull, or undefined when it has no

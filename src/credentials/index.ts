@@ -12,6 +12,11 @@
  *   req.setHeader('authorization', `Bearer ${token.reveal()}`);
  *   // "ECR Basic credentials for this host" (private, FIPS, dual-stack or public.ecr.aws):
  *   const { username, password } = await creds.ecr.get('111122223333.dkr.ecr.eu-west-1.amazonaws.com', { roleArn });
+ *   // "a Google access token / ID token" (metadata server via GCE_METADATA_HOST, or an external-account file):
+ *   const { token: access } = await creds.google.accessToken({ scopes, credentialsFile });
+ *   const { token: id } = await creds.google.idToken({ audience: 'https://registry.example.com' });
+ *   // "a presigned sts:GetCallerIdentity bound to an audience" (the aws-iam token):
+ *   const { token: iam } = await creds.awsIam.get({ audience: 'https://registry.example.com', region: 'eu-west-1' });
  *   creds.close();  // at shutdown
  *
  * Both reject with CredentialError (message names the cause, `code` = AWS error

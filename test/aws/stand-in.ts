@@ -44,7 +44,9 @@ export interface SeenRequest {
  * A loopback AWS that speaks the real wire protocols — STS Query (XML) and ECR /
  * ECR Public JSON 1.1 — so the real SDK v3 clients run end to end against it.
  * Requests need a SigV4 Authorization header scoped to the right service and
- * region; signatures by the stand-in's own keys are verified in full. JWTs are signed with real RSA and P-384 keys published at
+ * region; signatures by the stand-in's own keys are verified in full.
+ * Presigned `GetCallerIdentity` GETs (aws-iam-authenticator / Vault `aws` style)
+ * are verified from the query string as STS does (presigned.ts). JWTs are signed with real RSA and P-384 keys published at
  * `/.well-known/jwks.json`; the issuer is the stand-in's own URL.
  */
 export class AwsStandIn {
