@@ -46,8 +46,9 @@ export interface SeenRequest {
  * Requests need a SigV4 Authorization header scoped to the right service and
  * region; signatures by the stand-in's own keys are verified in full.
  * Presigned `GetCallerIdentity` GETs (aws-iam-authenticator / Vault `aws` style)
- * are verified from the query string as STS does (presigned.ts). JWTs are signed with real RSA and P-384 keys published at
- * `/.well-known/jwks.json`; the issuer is the stand-in's own URL.
+ * are verified from the query string as STS does (presigned.ts). JWTs are
+ * signed with real RSA and P-384 keys published at `/.well-known/jwks.json`;
+ * the issuer is the stand-in's own URL.
  */
 export class AwsStandIn {
   /** `http://127.0.0.1:<port>`; use as the SDK `endpoint` or AWS_ENDPOINT_URL_STS / _ECR / _ECR_PUBLIC. */
