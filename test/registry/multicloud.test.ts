@@ -45,7 +45,7 @@ function freePort(): Promise<number> {
  *     a Google token through workload identity federation (Google STS stand-in),
  *   - logins: Google ID tokens (`jwt` profile gcp) and presigned GetCallerIdentity (`aws-iam`).
  */
-describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-iam) through the facade to ECR and Artifact Registry', function () {
+describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-iam) through the facade to ECR and Artifact Registry, GKE node straight to Artifact Registry', function () {
   this.timeout(180_000);
   const gce = useMetadataStandIn();
   useAwsEnvironment(standInCredentials, 'us-east-1');
@@ -169,6 +169,27 @@ describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-ia
       await direct.call('removeImage', { image: { image: federated } });
     } finally {
       direct.close();
+    }
+  });
+
+  it('GKE node → Artifact Registry directly (gcp-access-token, user oauth2accesstoken) → Docker Engine', async () => {
+    const image = `${ar.host}/test/busybox:1`;
+    await run('docker', ['image', 'rm', '-f', image]).catch(() => undefined);
+    const backend = new DockerBackend({ endpoint: parseDockerHost(`unix://${services.dockerSocket}`)!, pullProgressTimeoutMs: 60_000 });
+    const plain = await TestImagegate.start(backend, {});
+    nodes.push(plain);
+    await assert.rejects(plain.call('pullImage', { image: { image } }), 'the registry refuses a pull without the minted token');
+    const node = await TestImagegate.start(backend, { credentials: credentials([{ name: 'artifact-registry', match: { registry: ar.host }, provider: 'gcp-access-token' }]) });
+    nodes.push(node);
+    try {
+      const res = await node.call<{ imageRef: string }>('pullImage', { image: { image } });
+      const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]);
+      assert.equal(stdout.trim(), res.imageRef);
+      const line = node.logs.map((l) => JSON.parse(l)).find((l) => l.message === 'image pulled');
+      assert.deepEqual([line.rule, line.source], ['artifact-registry', 'gcp-access-token']);
+      assert.ok(!node.logs.join('\n').includes(STANDIN_GCP_ACCESS_TOKEN));
+    } finally {
+      await run('docker', ['image', 'rm', '-f', image]).catch(() => undefined);
     }
   });
 
