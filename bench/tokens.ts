@@ -13,12 +13,15 @@
  *     synchronously inside the skew and has no stale fallback (as
  *     aws-outbound-jwt-proxy and most credential helpers do).
  *
- * Environment: BENCH_TOKENS_WARM (default 20000), BENCH_TOKENS_CHURN_MS (default 6000).
+ *  4–6. Google providers and the facade's aws-iam login: see bench/tokens-multicloud.ts.
+ *
+ * Environment: BENCH_TOKENS_WARM (default 20000), BENCH_TOKENS_CHURN_MS (default 6000), BENCH_TOKENS_LOGINS (default 20000).
  */
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetWebIdentityTokenCommand } from '@aws-sdk/client-sts';
 import { createCredentialServices, type CredentialServices } from '../src/credentials';
 import { AwsStandIn, standInCredentials } from '../test/aws';
+import { awsIamRows, googleRows } from './tokens-multicloud';
 
 const KEYS = 10;
 const CONCURRENT = 1000;
@@ -166,6 +169,8 @@ async function main(): Promise<void> {
     await aws.close();
   }
   rows.push(...(await staleWhileValid(Number(process.env.BENCH_TOKENS_CHURN_MS ?? 6000))));
+  rows.push(...(await googleRows(Number(process.env.BENCH_TOKENS_WARM ?? 20_000))));
+  rows.push(...(await awsIamRows(Number(process.env.BENCH_TOKENS_LOGINS ?? 20_000))));
   const header: Row = ['scenario', 'imagegate token cache', 'alternative', 'ratio'];
   const widths = header.map((_, c) => Math.max(...[header, ...rows].map((r) => r[c].length)));
   const line = (r: Row) => `| ${r.map((v, c) => v.padEnd(widths[c])).join(' | ')} |`;

@@ -36,7 +36,7 @@ export function buildPullCredentials(config: CredentialsConfig, options: BuildOp
   const rules: ActiveRule[] = config.rules.map((rule, i) => {
     const factory = registry.get(rule.provider);
     if (!factory) throw new Error(`credential provider "${rule.provider}" is not registered`);
-    const deps: ProviderDeps = { clients: services.clients, jwts: services.jwts, ecr: services.ecr, logger, setting: `credentials.rules[${i}].with` };
+    const deps: ProviderDeps = { clients: services.clients, jwts: services.jwts, ecr: services.ecr, google: services.google, awsIam: services.awsIam, logger, setting: `credentials.rules[${i}].with` };
     return { name: rule.name, match: rule.match, precedence: rule.precedence, provider: factory.create(rule.params, deps) };
   });
   return new RulePullCredentials(rules, logger, async () => {

@@ -25,8 +25,8 @@ const ruleSchema = z
       })
       .strict()
       .default({ registry: '*', repository: '', labels: {} }),
-    /** Provider name: ecr, sts-jwt, static or kubelet. Required. */
-    provider: z.string({ error: 'every rule needs a provider (ecr, sts-jwt, static, kubelet)' }).min(1),
+    /** Provider name: ecr, sts-jwt, static, kubelet, gcp-access-token, gcp-id-token or aws-iam. Required. */
+    provider: z.string({ error: 'every rule needs a provider (ecr, sts-jwt, static, kubelet, gcp-access-token, gcp-id-token, aws-iam)' }).min(1),
     /** The provider's parameters. Default none. */
     with: z.record(z.string(), z.unknown()).default({}),
     /** When kubelet also sent credentials. Default minted-first. */

@@ -1,13 +1,16 @@
 import type { z } from 'zod';
 import type { Logger } from '../log/logger';
 import type { AwsClients } from './aws-clients';
+import type { AwsIamTokens } from './aws-iam-tokens';
 import type { EcrTokens } from './ecr-tokens';
+import type { GoogleTokens } from './google-tokens';
 import type { PullTarget } from './pull-credentials';
 import type { RegistryAuth } from './registry-auth';
 import type { WebIdentityTokens } from './web-identity-tokens';
 
 /**
- * One source of registry credentials (`ecr`, `sts-jwt`, `static`, `kubelet`),
+ * One source of registry credentials (`ecr`, `sts-jwt`, `static`, `kubelet`,
+ * `gcp-access-token`, `gcp-id-token`, `aws-iam`),
  * created by name from a rule's configuration.
  *
  * `resolve` answers the credentials for one pull, or undefined when it has no
@@ -29,6 +32,8 @@ export interface ProviderDeps {
   clients: AwsClients;
   jwts: WebIdentityTokens;
   ecr: EcrTokens;
+  google: GoogleTokens;
+  awsIam: AwsIamTokens;
   logger: Logger;
   /** Where the parameters were written, e.g. `credentials.rules[2].with`, for error messages. */
   setting: string;

@@ -12,6 +12,11 @@
  *   req.setHeader('authorization', `Bearer ${token.reveal()}`);
  *   // "ECR Basic credentials for this host" (private, FIPS, dual-stack or public.ecr.aws):
  *   const { username, password } = await creds.ecr.get('111122223333.dkr.ecr.eu-west-1.amazonaws.com', { roleArn });
+ *   // "a Google access token / ID token" (metadata server via GCE_METADATA_HOST, or an external-account file):
+ *   const { token: access } = await creds.google.accessToken({ scopes, credentialsFile });
+ *   const { token: id } = await creds.google.idToken({ audience: 'https://registry.example.com' });
+ *   // "a presigned sts:GetCallerIdentity bound to an audience" (the aws-iam token):
+ *   const { token: iam } = await creds.awsIam.get({ audience: 'https://registry.example.com', region: 'eu-west-1' });
  *   creds.close();  // at shutdown
  *
  * Both reject with CredentialError (message names the cause, `code` = AWS error
@@ -29,7 +34,10 @@ export type { CredentialProvider, ProviderDeps, ProviderFactory } from './creden
 export { parseEcrHost, type EcrRegistry } from './ecr-host';
 export type { EcrCredentials, EcrTokenOptions, EcrTokens } from './ecr-tokens';
 export { CredentialError, awsErrorCode } from './errors';
-export { builtinProviders, ProviderRegistry, fromEcr, fromKubelet, fromStatic, fromStsJwt } from './providers';
+export { builtinProviders, ProviderRegistry, fromAwsIam, fromEcr, fromGcpAccessToken, fromGcpIdToken, fromKubelet, fromStatic, fromStsJwt } from './providers';
+export { AWS_IAM_AUDIENCE_HEADER, AWS_IAM_TOKEN_PREFIX, decodeAwsIamToken, regionalStsHost } from './aws-iam-token';
+export type { AwsIamToken, AwsIamTokenRequest, AwsIamTokens } from './aws-iam-tokens';
+export { DEFAULT_GCP_SCOPES, type AccessTokenRequest, type GoogleToken, type GoogleTokens, type IdTokenRequest } from './google-tokens';
 export { kubeletOnly, type PullCandidate, type PullCredentials, type PullPlan, type PullTarget } from './pull-credentials';
 export type { RegistryAuth } from './registry-auth';
 export { createCredentialServices, type CredentialServices, type CredentialServicesOptions } from './services';

@@ -1,6 +1,8 @@
 import type { Registry } from 'prom-client';
 import { AwsClients, type AwsOptions } from './aws-clients';
+import { AwsIamTokens } from './aws-iam-tokens';
 import { EcrTokens } from './ecr-tokens';
+import { GoogleTokens } from './google-tokens';
 import { credentialMetrics } from './metrics';
 import { TokenCache, type TokenCacheOptions } from './token-cache';
 import { WebIdentityTokens } from './web-identity-tokens';
@@ -14,7 +16,7 @@ export interface CredentialServicesOptions {
   metrics?: Registry;
 }
 
-/** The shared token machinery: one cache, the AWS clients, and the two token sources on top. */
+/** The shared token machinery: one cache, the AWS clients, and the token sources on top. */
 export interface CredentialServices {
   cache: TokenCache;
   clients: AwsClients;
@@ -22,6 +24,10 @@ export interface CredentialServices {
   jwts: WebIdentityTokens;
   /** ECR Basic credentials by registry host. */
   ecr: EcrTokens;
+  /** Google access and ID tokens (metadata server or workload identity federation). */
+  google: GoogleTokens;
+  /** Presigned sts:GetCallerIdentity tokens by audience. */
+  awsIam: AwsIamTokens;
   /** Stops background refreshes and closes the SDK clients. */
   close(): void;
 }
@@ -37,6 +43,8 @@ export function createCredentialServices(options: CredentialServicesOptions = {}
     clients,
     jwts: new WebIdentityTokens(clients, cache),
     ecr: new EcrTokens(clients, cache),
+    google: new GoogleTokens(cache),
+    awsIam: new AwsIamTokens(clients, cache),
     close() {
       cache.close();
       clients.close();

@@ -23,8 +23,15 @@ const upstreamAuth = z
     static: z.strictObject({ token: z.strictObject(secretSource).refine(exactlyOne, 'give exactly one of value, file, env') }).optional(),
     /** ECR authorization tokens from the shared credential services; `registry` defaults to the upstream URL's host. */
     ecr: z.strictObject({ registry: z.string().optional(), roleArn: z.string().optional() }).optional(),
+    /** Google access tokens (user `oauth2accesstoken`) from the metadata server, or from a workload identity federation file; scopes default cloud-platform. */
+    gcp: z
+      .strictObject({
+        scopes: z.array(z.url({ error: 'a scope is a URL such as https://www.googleapis.com/auth/cloud-platform' })).min(1).optional(),
+        credentialsFile: z.string().min(1).optional(),
+      })
+      .optional(),
   })
-  .refine((a) => Object.values(a).filter((v) => v !== undefined).length === 1, 'give exactly one of anonymous, basic, static, ecr');
+  .refine((a) => Object.values(a).filter((v) => v !== undefined).length === 1, 'give exactly one of anonymous, basic, static, ecr, gcp');
 
 const upstream = z.strictObject({
   /** Unique name, for logs and metrics. */

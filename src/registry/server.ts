@@ -18,6 +18,7 @@ import { zeroCopy } from './http/zero-copy';
 import { RegistryMetrics } from './metrics';
 import { type BuildEnv, buildRouter } from './upstream/build';
 import { fromEcr } from './upstream/ecr';
+import { fromGcp } from './upstream/gcp';
 import { type CredentialServices, createCredentialServices } from '../credentials';
 
 export interface RegistryDeps {
@@ -28,7 +29,7 @@ export interface RegistryDeps {
   baseDir: string;
   /** A chain to use instead of building one from `auth.chain` (tests). */
   chain?: AuthChain;
-  /** The process's shared credential services (one token cache), for upstreams with `auth.ecr`; created on demand when absent. */
+  /** The process's shared credential services (one token cache), for upstreams with `auth.ecr` or `auth.gcp`; created on demand when absent. */
   credentials?: CredentialServices;
 }
 
@@ -44,11 +45,12 @@ export interface RunningRegistry {
 export async function startRegistry(config: RegistryConfig, deps: RegistryDeps): Promise<RunningRegistry> {
   const { logger } = deps;
   const metrics = new RegistryMetrics(deps.registry);
-  const needsEcr = config.upstreams.some((u) => u.auth.ecr);
+  const needsEcr = config.upstreams.some((u) => u.auth.ecr || u.auth.gcp);
   const ownCredentials = needsEcr && !deps.credentials ? createCredentialServices({ metrics: deps.registry }) : undefined;
   const credentials = deps.credentials ?? ownCredentials;
   const ecr: BuildEnv['ecr'] = credentials ? (url, options, setting) => fromEcr(credentials, url, options, setting, logger) : undefined;
-  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr });
+  const gcp: BuildEnv['gcp'] = credentials ? (options) => fromGcp(credentials, options, logger) : undefined;
+  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr, gcp });
   const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
   const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, keyFile: config.token.keyFile && resolve(deps.baseDir, config.token.keyFile) });
   const limiter = new LoginLimiter({ windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient });

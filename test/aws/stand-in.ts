@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ecrError, ecrGetAuthorizationToken, ecrPublicGetAuthorizationToken, ECR_PUBLIC_TARGET, ECR_TARGET } from './ecr';
 import { AwsFault, faultOf } from './fault';
 import { SigningKeys } from './keys';
+import { callerIdentity, callerIdentityAnswer, jsonError, verifyPresigned } from './presigned';
 import { Principals, type Principal } from './principals';
 import { checkScope, looksLikeRegion, signatureMatches } from './sigv4';
 import { stsAction, stsError } from './sts';
@@ -43,8 +44,11 @@ export interface SeenRequest {
  * A loopback AWS that speaks the real wire protocols — STS Query (XML) and ECR /
  * ECR Public JSON 1.1 — so the real SDK v3 clients run end to end against it.
  * Requests need a SigV4 Authorization header scoped to the right service and
- * region; signatures by the stand-in's own keys are verified in full. JWTs are signed with real RSA and P-384 keys published at
- * `/.well-known/jwks.json`; the issuer is the stand-in's own URL.
+ * region; signatures by the stand-in's own keys are verified in full.
+ * Presigned `GetCallerIdentity` GETs (aws-iam-authenticator / Vault `aws` style)
+ * are verified from the query string as STS does (presigned.ts). JWTs are
+ * signed with real RSA and P-384 keys published at `/.well-known/jwks.json`;
+ * the issuer is the stand-in's own URL.
  */
 export class AwsStandIn {
   /** `http://127.0.0.1:<port>`; use as the SDK `endpoint` or AWS_ENDPOINT_URL_STS / _ECR / _ECR_PUBLIC. */
@@ -149,6 +153,7 @@ export class AwsStandIn {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/.well-known/openid-configuration') return json(res, 200, this.discovery());
     if (req.method === 'GET' && path === '/.well-known/jwks.json') return json(res, 200, this.keys.jwks());
+    if (req.method === 'GET' && path === '/' && /[?&]X-Amz-Signature=/.test(req.url ?? '')) return this.presigned(req, res);
     if (req.method !== 'POST' || path !== '/') return json(res, 404, { message: 'not found' });
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string') return this.json11(req, res, target, body);
@@ -157,6 +162,8 @@ export class AwsStandIn {
 
   private async query(req: http.IncomingMessage, res: http.ServerResponse, body: string): Promise<void> {
     const params = new URLSearchParams(body);
+    // Query-string parameters count too (google-auth-library signs GetCallerIdentity as a POST to ?Action=…).
+    for (const [k, v] of new URL(req.url ?? '/', 'http://stand-in').searchParams) if (!params.has(k)) params.append(k, v);
     const action = `sts:${params.get('Action') ?? ''}`;
     const xml = (status: number, text: string) => res.writeHead(status, { 'content-type': 'text/xml' }).end(text);
     const seen = this.record(action, req, 'sts', body);
@@ -174,6 +181,35 @@ export class AwsStandIn {
       const fault = asFault(err);
       seen.entry.error = fault.code;
       xml(fault.status, stsError(fault));
+    }
+  }
+
+  /**
+   * A presigned GET (aws-iam-authenticator / Vault `aws` style): only
+   * GetCallerIdentity, verified by verifyPresigned; answers JSON to
+   * `Accept: application/json` (as STS does), XML otherwise. The caller of a
+   * role is its assumed-role session (`i-0standin` for the node role).
+   */
+  private presigned(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const action = `sts:${url.searchParams.get('Action') ?? ''}`;
+    const wantsJson = String(req.headers.accept ?? '').includes('application/json');
+    const entry: SeenRequest = { action, region: '', accessKeyId: '', principal: '' };
+    if (this.requests.push(entry) > 10_000) this.requests.shift();
+    const send = (status: number, body: string) => res.writeHead(status, { 'content-type': wantsJson ? 'application/json' : 'text/xml' }).end(body);
+    try {
+      if (action !== 'sts:GetCallerIdentity') throw new AwsFault('InvalidAction', 400, `Could not find operation ${action.slice(4)} for version 2011-06-15`);
+      if (url.searchParams.get('Version') !== '2011-06-15') throw faultOf('InvalidParameterValue', 'Version must be 2011-06-15');
+      const regionOk = (r: string) => (this.options.regions ? this.options.regions.includes(r) : looksLikeRegion(r));
+      const caller = verifyPresigned({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, this.principals, regionOk, this.now());
+      Object.assign(entry, { region: caller.region, accessKeyId: caller.accessKeyId, principal: caller.principal.arn });
+      this.injectedFault(action);
+      const session = caller.accessKeyId === STANDIN_ACCESS_KEY_ID ? 'i-0standin' : 'imagegate';
+      send(200, callerIdentityAnswer(callerIdentity(caller.principal, session), wantsJson));
+    } catch (err) {
+      const fault = asFault(err);
+      entry.error = fault.code;
+      send(fault.status, wantsJson ? jsonError(fault) : stsError(fault));
     }
   }
 

@@ -27,7 +27,7 @@ describe('credentials: configuration', () => {
   const bad: [string, unknown, RegExp][] = [
     ['a malformed ECR host', { rules: [{ provider: 'ecr', with: { registry: '12345.dkr.ecr.eu-west-1.amazonaws.com' } }] }, /^imagegate: credentials\.rules\[0\]\.with\.registry: not an ECR host/],
     ['a literal non-ECR registry for ecr', { rules: [{ provider: 'ecr', match: { registry: 'registry.example' } }] }, /^imagegate: credentials\.rules\[0\]\.match\.registry: "registry\.example" is not an ECR host/],
-    ['an unknown provider name', { rules: [{ provider: 'gcr' }] }, /^imagegate: credentials\.rules\[0\]\.provider: unknown provider "gcr" \(known: ecr, sts-jwt, static, kubelet\)$/],
+    ['an unknown provider name', { rules: [{ provider: 'gcr' }] }, /^imagegate: credentials\.rules\[0\]\.provider: unknown provider "gcr" \(known: ecr, sts-jwt, static, kubelet, gcp-access-token, gcp-id-token, aws-iam\)$/],
     ['a rule without a provider', { rules: [{ match: { registry: '*' } }] }, /^imagegate: credentials\.rules\[0\]\.provider: every rule needs a provider/],
     ['a duration under 60s', { rules: [{ provider: 'sts-jwt', with: { duration: 30 } }] }, /^imagegate: credentials\.rules\[0\]\.with\.duration: must be whole seconds between 60s and 3600s/],
     ['a duration over 3600s', { rules: [{ provider: 'sts-jwt', with: { duration: '2h' } }] }, /^imagegate: credentials\.rules\[0\]\.with\.duration: must be whole seconds between 60s and 3600s/],
@@ -91,6 +91,7 @@ describe('credentials: the README example', () => {
     const { config } = loadImageServiceConfig(['--config', file], {});
     assert.deepEqual(config.credentials!.rules.map((r) => [r.name, r.provider]), [
       ['team-a-ecr', 'ecr'], ['ecr-node', 'ecr'], ['facade', 'sts-jwt'], ['mirror-secret', 'static'],
+      ['artifact-registry', 'gcp-access-token'], ['facade-from-gke', 'gcp-id-token'], ['facade-from-eks', 'aws-iam'],
     ]);
   });
 });

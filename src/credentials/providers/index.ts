@@ -1,5 +1,8 @@
 import type { ProviderFactory } from '../credential-provider';
+import { awsIamProvider } from './aws-iam';
 import { ecrProvider } from './ecr';
+import { gcpAccessTokenProvider } from './gcp-access-token';
+import { gcpIdTokenProvider } from './gcp-id-token';
 import { kubeletProvider } from './kubelet';
 import { staticProvider } from './static';
 import { stsJwtProvider } from './sts-jwt';
@@ -28,9 +31,15 @@ export const builtinProviders = new ProviderRegistry()
   .register(ecrProvider)
   .register(stsJwtProvider)
   .register(staticProvider)
-  .register(kubeletProvider);
+  .register(kubeletProvider)
+  .register(gcpAccessTokenProvider)
+  .register(gcpIdTokenProvider)
+  .register(awsIamProvider);
 
 export { fromEcr, ecrParams } from './ecr';
 export { fromStsJwt, stsJwtParams } from './sts-jwt';
 export { fromStatic, staticParams } from './static';
 export { fromKubelet } from './kubelet';
+export { fromGcpAccessToken, gcpAccessTokenParams } from './gcp-access-token';
+export { fromGcpIdToken, gcpIdTokenParams } from './gcp-id-token';
+export { fromAwsIam, awsIamParams } from './aws-iam';

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../config/errors';
 import type { AuthenticatorFactory } from './authenticator';
+import { awsIamAuthenticator } from './authenticators/aws-iam';
 import { htpasswdAuthenticator } from './authenticators/htpasswd';
 import { jwtAuthenticator } from './authenticators/jwt';
 import { ldapAuthenticator } from './authenticators/ldap';
@@ -52,5 +53,6 @@ export function builtinAuthenticators(): AuthenticatorRegistry {
     .register('ldap', ldapAuthenticator)
     .register('oauth2-introspection', introspectionAuthenticator)
     .register('webhook', webhookAuthenticator)
-    .register('module', moduleAuthenticator);
+    .register('module', moduleAuthenticator)
+    .register('aws-iam', awsIamAuthenticator);
 }

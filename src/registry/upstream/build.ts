@@ -6,6 +6,7 @@ import type { UpstreamAuthConfig, UpstreamConfig } from '../config';
 import type { RegistryMetrics } from '../metrics';
 import { type UpstreamCredentials, anonymous, fromPassword, fromToken } from './credentials';
 import type { EcrUpstreamOptions } from './ecr';
+import type { GcpUpstreamOptions } from './gcp';
 import { createAgents } from './http-client';
 import { HttpUpstream } from './http-upstream';
 import { ManifestCache, type ManifestCacheOptions } from './manifest-cache';
@@ -19,6 +20,8 @@ export interface BuildEnv {
   cache: ManifestCacheOptions;
   /** Builds ECR credentials for an upstream (the shared credential services); absent when not available. */
   ecr?: (url: URL, options: EcrUpstreamOptions, setting: string) => UpstreamCredentials;
+  /** Builds Google credentials for an upstream (the shared credential services); absent when not available. */
+  gcp?: (options: GcpUpstreamOptions) => UpstreamCredentials;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -53,6 +56,12 @@ function credentialsFor(auth: UpstreamAuthConfig, url: URL, path: string, env: B
   if (auth.ecr) {
     if (!env.ecr) throw new ConfigError(`${path}.ecr`, 'ECR credentials are not available in this build');
     return env.ecr(url, auth.ecr, `${path}.ecr`);
+  }
+  if (auth.gcp) {
+    if (!env.gcp) throw new ConfigError(`${path}.gcp`, 'Google credentials are not available in this build');
+    const file = auth.gcp.credentialsFile && resolve(env.baseDir, auth.gcp.credentialsFile);
+    if (file) readText(file, `${path}.gcp.credentialsFile`);
+    return env.gcp({ scopes: auth.gcp.scopes, credentialsFile: file });
   }
   return anonymous;
 }

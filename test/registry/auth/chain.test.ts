@@ -120,7 +120,7 @@ describe('auth chain', () => {
     const htpasswd = { file: 'test/registry/auth/fixtures/users.htpasswd' };
     const bad: [string, unknown, RegExp][] = [
       ['not a list', { htpasswd }, /^auth\.chain: must be a list/],
-      ['an unknown type', [{ htpasswd }, { kerberos: {} }], /^auth\.chain\[1\]\.kerberos: unknown authenticator type "kerberos" \(known: htpasswd, jwt, ldap, module, oauth2-introspection, static, webhook\)/],
+      ['an unknown type', [{ htpasswd }, { kerberos: {} }], /^auth\.chain\[1\]\.kerberos: unknown authenticator type "kerberos" \(known: aws-iam, htpasswd, jwt, ldap, module, oauth2-introspection, static, webhook\)/],
       ['two types in one entry', [{ htpasswd, static: {} }], /^auth\.chain\[0\]: needs exactly one authenticator type .* found htpasswd, static/],
       ['no type', [{ name: 'x' }], /^auth\.chain\[0\]: needs exactly one authenticator type .* found none/],
       ['a duplicate name', [{ name: 'corp', htpasswd }, { name: 'corp', htpasswd }], /^auth\.chain\[1\]\.name: duplicate authenticator name "corp"/],

@@ -127,7 +127,7 @@ describe('jwt', () => {
     ['a plain-http issuer off loopback', { issuer: 'http://issuer.example.com' }, /\.jwt\.issuer: must use https unless the host is loopback/],
     ['no audience', { audience: undefined }, /\.jwt\.audience: /],
     ['a bad claim path', { claims: { groups: ['a..b'] } }, /\.jwt\.claims\.groups\[0\]: not a claim path/],
-    ['an unknown profile', { profile: 'gcp' }, /\.jwt\.profile: /],
+    ['an unknown profile', { profile: 'azure' }, /\.jwt\.profile: /],
   ];
   for (const [what, patch, message] of bad) {
     it(`refuses ${what} with a ConfigError naming the path`, () => {

@@ -8,16 +8,35 @@ import { parseOptions, trustedUrl } from './options';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
-/** Claim mappings by profile: `oidc` (sub, groups) and `aws-sts` (role ARN, account from the STS claim). */
+/** Issuer of Google-signed ID tokens (the `gcp` profile's default). */
+export const GOOGLE_ISSUER = 'https://accounts.google.com';
+
+/**
+ * Claim mappings by profile: `oidc` (sub, groups), `aws-sts` (role ARN,
+ * account from the STS claim) and `gcp` (Google ID tokens of a service
+ * account: email, else sub; the instance's project, zone and name from
+ * `google.compute_engine`, present in `format=full` tokens).
+ */
 const PROFILES = {
   oidc: { name: ['sub'], groups: ['groups'] },
   'aws-sts': { name: ['sub'], groups: [], attributes: { account: '[https://sts.amazonaws.com/].aws_account' } },
+  gcp: {
+    name: ['email', 'sub'],
+    groups: [],
+    attributes: {
+      project_id: 'google.compute_engine.project_id',
+      project_number: 'google.compute_engine.project_number',
+      zone: 'google.compute_engine.zone',
+      instance_name: 'google.compute_engine.instance_name',
+      instance_id: 'google.compute_engine.instance_id',
+    },
+  },
 };
 
 const schema = z
   .strictObject({
-    /** Expected `iss`, exactly. A token from another issuer → abstain. */
-    issuer: trustedUrl(),
+    /** Expected `iss`, exactly. A token from another issuer → abstain. Required, except with `profile: gcp` (default https://accounts.google.com). */
+    issuer: trustedUrl().optional(),
     /** The issuer's JWKS. Default: from `<issuer>/.well-known/openid-configuration`. */
     jwksUrl: trustedUrl().optional(),
     /** Accepted `aud` values (one must match). */
@@ -31,17 +50,22 @@ const schema = z
     clockTolerance: duration('30s'),
     /** Timeout for fetching discovery and keys. Default 5s. */
     timeout: duration('5s'),
-    /** Default claim mapping. Default `oidc`. */
-    profile: z.enum(['oidc', 'aws-sts']).default('oidc'),
+    /** Default claim mapping: `oidc`, `aws-sts` or `gcp`. Default `oidc`. */
+    profile: z.enum(['oidc', 'aws-sts', 'gcp']).default('oidc'),
     claims: z.unknown().optional(),
   })
   .transform((o, ctx) => {
+    const issuer = o.issuer ?? (o.profile === 'gcp' ? GOOGLE_ISSUER : undefined);
+    if (issuer === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'required (only profile gcp has a default issuer)' });
+      return z.NEVER;
+    }
     const mapping = claimMappingSchema(PROFILES[o.profile]).safeParse(o.claims);
     if (!mapping.success) {
       for (const issue of mapping.error.issues) ctx.addIssue({ ...issue, path: ['claims', ...issue.path] } as never);
       return z.NEVER;
     }
-    return { ...o, claims: mapping.data };
+    return { ...o, issuer, claims: mapping.data };
   });
 
 /**
@@ -49,7 +73,8 @@ const schema = z
  * against the issuer's keys (JWKS URL or discovery): signature with an allowed
  * algorithm, `iss`, `aud`, `exp`/`nbf` with leeway. Not a JWT, or another
  * issuer's → abstain; any verification failure → deny; keys unreachable → deny.
- * Accepts AWS STS GetWebIdentityToken JWTs (`profile: aws-sts`).
+ * Accepts AWS STS GetWebIdentityToken JWTs (`profile: aws-sts`) and Google
+ * ID tokens from the metadata server (`profile: gcp`).
  */
 export const jwtAuthenticator: AuthenticatorFactory = (options, env) => {
   const o = parseOptions(schema, options, env.configPath);
@@ -75,6 +100,7 @@ export const jwtAuthenticator: AuthenticatorFactory = (options, env) => {
           clockTolerance: o.clockTolerance / 1000,
           requiredClaims: ['exp'],
         });
+        if (o.profile === 'gcp' && payload.email !== undefined && payload.email_verified !== true) return { kind: 'deny', reason: 'token email is not verified' };
         const identity = identityFrom(payload as Record<string, unknown>, o.claims);
         if (!identity) return { kind: 'deny', reason: 'token has no identity claim' };
         return { kind: 'allow', identity: { ...identity, authenticator: env.name } };
