@@ -1,0 +1,126 @@
+import { ConfigError } from '../config/errors';
+import type { AwsOptions } from '../credentials/aws-clients';
+import { askAgent } from './agent-client';
+import { parseRequest, RequestError, MAX_REQUEST_BYTES, type CredentialProviderRequest } from './api';
+import type { PluginConfig } from './settings';
+
+/** Where the plugin reads and writes: the process's streams, or a test's. */
+export interface PluginIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** How long the plugin waits for kubelet to finish writing stdin. */
+const STDIN_TIMEOUT_MS = 10_000;
+
+/**
+ * One plugin run, as kubelet execs it: one request on stdin, one response on
+ * stdout, exit 0; or one line on stderr and exit 1 (bad input, nothing could
+ * be minted) or 2 (a bad setting). Asks the node agent first; mints itself
+ * when the agent is absent. Settings are loaded (and validated) on every run.
+ */
+export async function runPlugin(argv: string[], io: PluginIo, overrides: { aws?: AwsOptions } = {}): Promise<number> {
+  const fail = (code: number, message: string) => {
+    io.stderr(`imagegate credential-provider: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return code;
+  };
+  let config: PluginConfig;
+  try {
+    // Loaded lazily: zod and yaml are not needed to read stdin.
+    const { loadPluginConfig } = require('./settings') as typeof import('./settings');
+    const loaded = loadPluginConfig(argv, io.env);
+    if (loaded.helpRequested) {
+      io.stdout(`${loaded.help}\n\nReads one CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1 or v1beta1) on stdin and writes the response on stdout.\n`);
+      return 0;
+    }
+    config = loaded.config;
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(2, err.message);
+    throw err;
+  }
+  let request: CredentialProviderRequest;
+  let text: string;
+  try {
+    text = await readStdin(io.stdin);
+    request = parseRequest(text);
+  } catch (err) {
+    if (err instanceof RequestError) return fail(1, err.message);
+    throw err;
+  }
+  const settings = config.credentialProvider;
+  let why = 'the agent is disabled (credentialProvider.agentSocket is "")';
+  if (settings.agentSocket) {
+    const reply = await askAgent(settings.agentSocket, JSON.stringify(request), settings.agentTimeout);
+    if (reply.kind === 'answer') {
+      io.stdout(reply.body.endsWith('\n') ? reply.body : `${reply.body}\n`);
+      return 0;
+    }
+    if (reply.kind === 'failed') return fail(1, reply.message);
+    why = `the agent at ${settings.agentSocket} is not answering (${reply.why})`;
+  }
+  return mintDirectly(config, request, why, io, overrides);
+}
+
+async function mintDirectly(config: PluginConfig, request: CredentialProviderRequest, why: string, io: PluginIo, overrides: { aws?: AwsOptions }): Promise<number> {
+  const { CredentialProviderService } = require('./service') as typeof import('./service');
+  const { createLogger } = require('../log/logger') as typeof import('../log/logger');
+  const { CredentialError } = require('../credentials/errors') as typeof import('../credentials/errors');
+  const logger = createLogger({ level: config.logLevel, format: 'text', defaultMeta: { component: 'credential-provider' } });
+  logger.info('minting directly', { why });
+  let service;
+  try {
+    service = new CredentialProviderService({ credentials: config.credentials, settings: config.credentialProvider, aws: overrides.aws, logger });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr(`imagegate credential-provider: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    const response = await service.answer(request);
+    io.stdout(JSON.stringify(response) + '\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof RequestError || err instanceof CredentialError || err instanceof ConfigError) {
+      io.stderr(`imagegate credential-provider: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return err instanceof ConfigError ? 2 : 1;
+    }
+    throw err;
+  } finally {
+    await service.close();
+  }
+}
+
+/** All of stdin, capped (a byte past the cap is enough to refuse), within STDIN_TIMEOUT_MS. */
+function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => finish(new RequestError(`stdin: not closed within ${STDIN_TIMEOUT_MS / 1000}s`)), STDIN_TIMEOUT_MS);
+    const onData = (chunk: Buffer | string) => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += b.length;
+      if (size > MAX_REQUEST_BYTES) return finish(new RequestError(`stdin: request larger than ${MAX_REQUEST_BYTES / 1024} KiB`));
+      chunks.push(b);
+    };
+    const onEnd = () => finish();
+    const onError = (err: Error) => finish(new RequestError(`stdin: ${err.message}`));
+    function finish(err?: Error) {
+      clearTimeout(timer);
+      stdin.removeListener('data', onData);
+      stdin.removeListener('end', onEnd);
+      stdin.removeListener('error', onError);
+      if (err) {
+        (stdin as NodeJS.ReadStream).destroy?.();
+        return reject(err);
+      }
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    }
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.on('error', onError);
+  });
+}
