@@ -64,6 +64,9 @@ export async function runPlugin(argv: string[], io: PluginIo, overrides: { aws?:
 }
 
 async function mintDirectly(config: PluginConfig, request: CredentialProviderRequest, why: string, io: PluginIo, overrides: { aws?: AwsOptions }): Promise<number> {
+  // kubelet logs the plugin's stderr as the failure reason: keep it to one line, without the SDK's multi-line notice.
+  io.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { CredentialProviderService } = require('./service') as typeof import('./service');
   const { createLogger } = require('../log/logger') as typeof import('../log/logger');
   const { CredentialError } = require('../credentials/errors') as typeof import('../credentials/errors');

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { duration } from '../config/duration';
 import { loadConfig, type Binding, type Loaded } from '../config/load';
 import { credentialsSchema } from '../credentials/config';
-import { logLevelSetting } from '../log/logger';
 
 /** Annotations read for the role to pull as, first found wins: imagegate's own, then EKS's ecr-credential-provider's. */
 export const DEFAULT_ROLE_ANNOTATIONS = ['imagegate.io/role-arn', 'eks.amazonaws.com/ecr-role-arn'];
@@ -51,7 +50,7 @@ export const pluginSchema = z.object({
   credentials: credentialsSchema().optional(),
   credentialProvider: credentialProviderSchema.prefault({}),
   /** Lines on stderr below this level are dropped; kubelet logs the plugin's stderr. Default error. */
-  logLevel: logLevelSetting().default('error'),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('error'),
 });
 
 export type PluginConfig = z.output<typeof pluginSchema>;
