@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/errors';
 import type { AwsOptions } from '../credentials/aws-clients';
 import { askAgent } from './agent-client';
+import { agentFromArgs } from './args';
 import { parseRequest, RequestError, MAX_REQUEST_BYTES, type CredentialProviderRequest } from './api';
 import type { PluginConfig } from './settings';
 
@@ -12,55 +13,70 @@ export interface PluginIo {
   env: NodeJS.ProcessEnv;
 }
 
-/** How long the plugin waits for kubelet to finish writing stdin. */
-const STDIN_TIMEOUT_MS = 10_000;
+/** How long the plugin waits for kubelet to finish writing stdin (kubelet itself gives a plugin 1 minute). */
+const STDIN_TIMEOUT_MS = 30_000;
 
 /**
  * One plugin run, as kubelet execs it: one request on stdin, one response on
  * stdout, exit 0; or one line on stderr and exit 1 (bad input, nothing could
  * be minted) or 2 (a bad setting). Asks the node agent first; mints itself
- * when the agent is absent. Settings are loaded (and validated) on every run.
+ * when the agent is absent. When args or env name the agent socket, the
+ * agent is asked before the full settings (YAML, rules) are loaded and
+ * validated: they matter only when the plugin mints itself.
  */
 export async function runPlugin(argv: string[], io: PluginIo, overrides: { aws?: AwsOptions } = {}): Promise<number> {
   const fail = (code: number, message: string) => {
     io.stderr(`imagegate credential-provider: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     return code;
   };
-  let config: PluginConfig;
-  try {
-    // Loaded lazily: zod and yaml are not needed to read stdin.
-    const { loadPluginConfig } = require('./settings') as typeof import('./settings');
-    const loaded = loadPluginConfig(argv, io.env);
-    if (loaded.helpRequested) {
-      io.stdout(`${loaded.help}\n\nReads one CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1 or v1beta1) on stdin and writes the response on stdout.\n`);
-      return 0;
+  let config: PluginConfig | undefined;
+  let agent = agentFromArgs(argv, io.env);
+  if (!agent) {
+    try {
+      const loaded = loadSettings(argv, io.env);
+      if (loaded.helpRequested) {
+        io.stdout(`${loaded.help}\n\nReads one CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1 or v1beta1) on stdin and writes the response on stdout.\n`);
+        return 0;
+      }
+      config = loaded.config;
+      agent = { socket: config.credentialProvider.agentSocket, timeoutMs: config.credentialProvider.agentTimeout };
+    } catch (err) {
+      if (err instanceof ConfigError) return fail(2, err.message);
+      throw err;
     }
-    config = loaded.config;
-  } catch (err) {
-    if (err instanceof ConfigError) return fail(2, err.message);
-    throw err;
   }
   let request: CredentialProviderRequest;
-  let text: string;
   try {
-    text = await readStdin(io.stdin);
-    request = parseRequest(text);
+    request = parseRequest(await readStdin(io.stdin));
   } catch (err) {
     if (err instanceof RequestError) return fail(1, err.message);
     throw err;
   }
-  const settings = config.credentialProvider;
   let why = 'the agent is disabled (credentialProvider.agentSocket is "")';
-  if (settings.agentSocket) {
-    const reply = await askAgent(settings.agentSocket, JSON.stringify(request), settings.agentTimeout);
+  if (agent.socket) {
+    const reply = await askAgent(agent.socket, JSON.stringify(request), agent.timeoutMs);
     if (reply.kind === 'answer') {
       io.stdout(reply.body.endsWith('\n') ? reply.body : `${reply.body}\n`);
       return 0;
     }
     if (reply.kind === 'failed') return fail(1, reply.message);
-    why = `the agent at ${settings.agentSocket} is not answering (${reply.why})`;
+    why = `the agent at ${agent.socket} is not answering (${reply.why})`;
+  }
+  if (!config) {
+    try {
+      config = loadSettings(argv, io.env).config;
+    } catch (err) {
+      if (err instanceof ConfigError) return fail(2, err.message);
+      throw err;
+    }
   }
   return mintDirectly(config, request, why, io, overrides);
+}
+
+/** The full settings (zod, yaml), loaded only when needed. */
+function loadSettings(argv: string[], env: NodeJS.ProcessEnv) {
+  const { loadPluginConfig } = require('./settings') as typeof import('./settings');
+  return loadPluginConfig(argv, env);
 }
 
 async function mintDirectly(config: PluginConfig, request: CredentialProviderRequest, why: string, io: PluginIo, overrides: { aws?: AwsOptions }): Promise<number> {

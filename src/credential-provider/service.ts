@@ -80,6 +80,11 @@ export class CredentialProviderService {
     this.sessions = new WebIdentitySessions(this.aws, this.services.cache, options.settings.serviceAccount.sessionDuration / 1000);
   }
 
+  /** The token services this service mints with (shared with the image service when it runs the agent). */
+  get tokenServices(): CredentialServices {
+    return this.services;
+  }
+
   /** The response for one request. */
   async answer(request: CredentialProviderRequest): Promise<CredentialProviderResponse> {
     const target = this.target(request);

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { duration } from '../config/duration';
-import { loadConfig, type Binding, type Loaded } from '../config/load';
+import { loadConfig, type Loaded } from '../config/load';
+import { DEFAULT_AGENT_SOCKET, pluginBindings } from './args';
 import { credentialsSchema } from '../credentials/config';
 
 /** Annotations read for the role to pull as, first found wins: imagegate's own, then EKS's ecr-credential-provider's. */
 export const DEFAULT_ROLE_ANNOTATIONS = ['imagegate.io/role-arn', 'eks.amazonaws.com/ecr-role-arn'];
-/** Where the DaemonSet's agent listens (host path). */
-export const DEFAULT_AGENT_SOCKET = '/run/imagegate/credential-provider.sock';
+export { DEFAULT_AGENT_SOCKET };
 
 /**
  * The `credentialProvider:` section, shared by the plugin and by the agent
@@ -20,8 +20,8 @@ export const credentialProviderSchema = z
       .string()
       .default(DEFAULT_AGENT_SOCKET)
       .refine((p) => p === '' || p.startsWith('/'), { message: 'must be an absolute path (or "" to disable the agent)' }),
-    /** How long the plugin waits for the agent's answer before minting itself. Default 5s. */
-    agentTimeout: duration('5s').refine((ms) => ms > 0, { message: 'must be more than 0' }),
+    /** How long the plugin waits for the agent's answer before minting itself (an absent agent is noticed at once; this only bounds a hung one). Default 20s. */
+    agentTimeout: duration('20s').refine((ms) => ms > 0, { message: 'must be more than 0' }),
     serviceAccount: z
       .object({
         /** Annotations naming the IAM role to pull as (first present wins); list them in kubelet's optionalServiceAccountAnnotationKeys. Default imagegate.io/role-arn, eks.amazonaws.com/ecr-role-arn. */
@@ -54,17 +54,6 @@ export const pluginSchema = z.object({
 });
 
 export type PluginConfig = z.output<typeof pluginSchema>;
-
-/** Flags (the provider's `args`) and environment variables (its `env`). */
-export const pluginBindings: Binding[] = [
-  { flag: 'agent-socket', env: 'IMAGEGATE_AGENT_SOCKET', path: 'credentialProvider.agentSocket', help: `node agent socket, "" to disable (default ${DEFAULT_AGENT_SOCKET})` },
-  { flag: 'agent-timeout', env: 'IMAGEGATE_AGENT_TIMEOUT', path: 'credentialProvider.agentTimeout', help: 'wait this long for the agent before minting directly (default 5s)' },
-  { flag: 'role-annotation', env: 'IMAGEGATE_ROLE_ANNOTATIONS', path: 'credentialProvider.serviceAccount.roleAnnotations', type: 'list', help: 'service-account annotation naming the role (default imagegate.io/role-arn,eks.amazonaws.com/ecr-role-arn)' },
-  { flag: 'require-service-account', env: 'IMAGEGATE_REQUIRE_SERVICE_ACCOUNT', path: 'credentialProvider.serviceAccount.require', type: 'boolean', help: 'fail requests without a service-account token (default false)' },
-  { flag: 'fallback', env: 'IMAGEGATE_IDENTITY_FALLBACK', path: 'credentialProvider.serviceAccount.fallback', help: 'no token or no role annotation: none | node (default none)' },
-  { flag: 'region', env: 'IMAGEGATE_AWS_REGION', path: 'credentials.aws.region', help: 'STS region (default: the SDK chain, AWS_REGION)' },
-  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error, warn, info or debug (default error)' },
-];
 
 /** Loads the plugin's settings: YAML (`--config` / IMAGEGATE_CONFIG), then env, then args. Throws ConfigError. */
 export function loadPluginConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Loaded<PluginConfig> {

@@ -298,7 +298,7 @@ describe('credential-provider plugin, executed as kubelet executes it', function
     });
 
     it('stdin never closed → gives up with one line within kubelet\'s timeout', async function () {
-      this.timeout(30_000);
+      this.timeout(60_000);
       const { spawn } = await import('node:child_process');
       const e = entry(withStatic());
       const child = spawn(await pluginExecutable(), e.args!, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
@@ -308,7 +308,7 @@ describe('credential-provider plugin, executed as kubelet executes it', function
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
       child.stdin.destroy();
       assert.equal(code, 1);
-      assert.equal(stderr, 'imagegate credential-provider: stdin: not closed within 10s\n');
+      assert.equal(stderr, 'imagegate credential-provider: stdin: not closed within 30s\n');
     });
   });
 });
