@@ -12,6 +12,7 @@ export const credentialProviderCommand: Command = {
   summary: "kubelet image credential provider plugin: a CredentialProviderRequest on stdin, the response on stdout",
   async run(argv) {
     if (argv[0] === 'serve') return (require('./serve') as typeof import('./serve')).serveAgent(argv.slice(1));
+    if (argv[0] === 'install' || argv[0] === 'uninstall') return (require('./install-command') as typeof import('./install-command')).runInstall(argv[0], argv.slice(1));
     return runPlugin(argv, {
       stdin: process.stdin,
       stdout: (t) => process.stdout.write(t),
