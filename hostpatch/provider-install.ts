@@ -18,6 +18,8 @@ export const PROVIDER_OWNED = {
   stateDir: '/run/imagegate/credential-provider',
   config: (format: 'json' | 'yaml') => `/run/imagegate/credential-provider/config.${format}`,
   state: '/run/imagegate/credential-provider/state.json',
+  /** The plugin's own settings (rules for minting when the agent is absent), when given. */
+  pluginConfig: '/run/imagegate/credential-provider/plugin.yaml',
 } as const;
 
 export interface ProviderInstallOptions {
@@ -25,6 +27,8 @@ export interface ProviderInstallOptions {
   /** The self-contained executable to install (a container path). */
   executable: string;
   entry: ProviderEntry;
+  /** The plugin's settings file to put on the host (a container path); the entry's args should name PROVIDER_OWNED.pluginConfig. */
+  pluginConfig?: string;
   /** Provider entries of the node's config to leave out (e.g. `ecr-credential-provider`). Default none. */
   replace: string[];
   /** kubelet's bin dir when it has none configured (host path). */
@@ -82,10 +86,12 @@ export class ProviderInstaller {
       const binary = `${binDir.replace(/\/+$/, '')}/${this.opts.entry.name}`;
       const executable = await readFile(this.opts.executable);
       const dropIn = providerDropIn(exec[0], PROVIDER_OWNED.config(format), binDir);
+      const pluginConfig = this.opts.pluginConfig ? await readFile(this.opts.pluginConfig, 'utf8') : undefined;
       const kubelet = await systemd.state(KUBELET_UNIT);
       if (
         (await this.host.read(PROVIDER_OWNED.dropIn)) === dropIn && (await this.host.read(PROVIDER_OWNED.config(format))) === config &&
-        (await this.sha(binary)) === sha(executable) && kubelet.activeState === 'active' && !kubelet.needDaemonReload
+        (await this.sha(binary)) === sha(executable) && (await this.host.read(PROVIDER_OWNED.pluginConfig)) === pluginConfig &&
+        kubelet.activeState === 'active' && !kubelet.needDaemonReload
       ) {
         log.info('credential provider already installed; nothing to do', { layout: layout.name });
         return 'unchanged';
@@ -94,6 +100,7 @@ export class ProviderInstaller {
       let healthy: boolean;
       try {
         await this.host.writeBytes(binary, executable, 0o755);
+        if (pluginConfig !== undefined) await this.host.write(PROVIDER_OWNED.pluginConfig, pluginConfig, 0o600);
         await this.host.write(PROVIDER_OWNED.config(format), config);
         await this.host.write(PROVIDER_OWNED.dropIn, dropIn);
         await systemd.reload();
@@ -139,7 +146,7 @@ export class ProviderInstaller {
 
   private async remove(systemd: Systemd, binary: string): Promise<void> {
     const wasInstalled = await this.host.exists(PROVIDER_OWNED.dropIn);
-    for (const f of [PROVIDER_OWNED.dropIn, PROVIDER_OWNED.config('json'), PROVIDER_OWNED.config('yaml'), PROVIDER_OWNED.state]) await this.host.remove(f);
+    for (const f of [PROVIDER_OWNED.dropIn, PROVIDER_OWNED.config('json'), PROVIDER_OWNED.config('yaml'), PROVIDER_OWNED.pluginConfig, PROVIDER_OWNED.state]) await this.host.remove(f);
     await this.host.removeDirIfEmpty(PROVIDER_OWNED.stateDir);
     await this.host.removeDirIfEmpty('/run/imagegate');
     await this.host.removeDirIfEmpty(PROVIDER_OWNED.dropInDir);

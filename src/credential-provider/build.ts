@@ -8,13 +8,15 @@
  * Node binary itself links against.
  *
  *   npm run build:credential-provider [-- <output path>]   (default dist/credential-provider/imagegate-credential-provider)
+ *   node dist/src/credential-provider/build.js <output path>   (after `npm run build`; the Dockerfile)
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
-const ROOT = resolve(__dirname, '../..');
+/** The repository: two levels up from src/credential-provider, three from dist/src/credential-provider (the image build). */
+const ROOT = [resolve(__dirname, '../..'), resolve(__dirname, '../../..')].find((d) => existsSync(join(d, 'src/credential-provider/main.ts'))) ?? resolve(__dirname, '../..');
 
 export interface BuildResult {
   executable: string;

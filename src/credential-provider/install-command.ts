@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RefusalError, RolledBackError } from '../../hostpatch/errors';
-import { ProviderInstaller } from '../../hostpatch/provider-install';
+import { PROVIDER_OWNED, ProviderInstaller } from '../../hostpatch/provider-install';
 import type { ProviderEntry } from '../../hostpatch/provider-config';
 import { untilSignal } from '../cli/lifecycle';
 import { duration } from '../config/duration';
@@ -24,6 +24,8 @@ const schema = z.object({
   defaultCacheDuration: z.string().regex(GO_DURATION, 'must be a duration such as 1m or 12h').default('1m'),
   /** The provider entry's args. Default --agent-socket /run/imagegate/credential-provider.sock. */
   providerArgs: z.array(z.string()).default(['--agent-socket', DEFAULT_AGENT_SOCKET]),
+  /** The plugin's settings (a YAML file in this container) to put on the host; the entry then gets `--config` for it. Default none. */
+  pluginConfig: z.string().startsWith('/', 'must be an absolute path').optional(),
   /** KEP-4412: ask kubelet for the pod's service-account token with this audience (kubelet needs RBAC request-serviceaccounts-token-audience on it). Default: no token. */
   tokenAudience: z.string().min(1).optional(),
   /** Entries of the node's config to leave out (e.g. ecr-credential-provider). Default none: they stay. */
@@ -45,6 +47,7 @@ const bindings: Binding[] = [
   { flag: 'match-image', env: 'IMAGEGATE_MATCH_IMAGES', path: 'matchImages', type: 'list', help: 'kubelet matchImages entry; repeat or comma-separate (required)' },
   { flag: 'default-cache-duration', path: 'defaultCacheDuration', help: 'kubelet defaultCacheDuration (default 1m)' },
   { flag: 'provider-arg', path: 'providerArgs', type: 'list', help: 'an arg of the provider entry; repeat (default --agent-socket,/run/imagegate/credential-provider.sock)' },
+  { flag: 'plugin-config', env: 'IMAGEGATE_PLUGIN_CONFIG', path: 'pluginConfig', help: "the plugin's settings file to install on the host (rules for minting without the agent)" },
   { flag: 'token-audience', env: 'IMAGEGATE_TOKEN_AUDIENCE', path: 'tokenAudience', help: "pass the pod's service-account token for this audience (KEP-4412)" },
   { flag: 'replace', path: 'replace', type: 'list', help: "drop this entry of the node's config (default: keep all)" },
   { flag: 'bin-dir', env: 'IMAGEGATE_BIN_DIR', path: 'binDir', help: 'bin dir when kubelet has none (default /opt/imagegate/bin)' },
@@ -72,13 +75,13 @@ export async function runInstall(action: 'install' | 'uninstall', argv: string[]
   const log = createLogger({ level: c.logLevel, defaultMeta: { component: 'credential-provider-install' } });
   const entry: ProviderEntry = {
     name: c.name, matchImages: c.matchImages, defaultCacheDuration: c.defaultCacheDuration, apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
-    ...(c.providerArgs.length > 0 ? { args: c.providerArgs } : {}),
+    ...(c.providerArgs.length > 0 || c.pluginConfig ? { args: [...(c.pluginConfig ? [`--config=${PROVIDER_OWNED.pluginConfig}`] : []), ...c.providerArgs] } : {}),
     ...(c.tokenAudience
       ? { tokenAttributes: { serviceAccountTokenAudience: c.tokenAudience, requireServiceAccount: false, optionalServiceAccountAnnotationKeys: DEFAULT_ROLE_ANNOTATIONS, cacheType: 'ServiceAccount' as const } }
       : {}),
   };
   const installer = new ProviderInstaller({
-    hostRoot: c.hostRoot, executable: c.executable, entry, replace: c.replace, defaultBinDir: c.binDir,
+    hostRoot: c.hostRoot, executable: c.executable, entry, replace: c.replace, defaultBinDir: c.binDir, pluginConfig: c.pluginConfig,
     healthzUrl: c.healthzUrl, healthzTimeoutMs: c.healthzTimeout, log,
   });
   try {
