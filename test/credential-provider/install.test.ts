@@ -15,7 +15,7 @@ const CLI = `/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/src/cli
 const PLUGIN_CONFIG = '/etc/imagegate/plugin.yaml';
 const BASE = [
   '--executable', EXECUTABLE, '--match-image', 'registry.example:5443', '--healthz-timeout', '60s',
-  `--provider-arg=--config=${PLUGIN_CONFIG}`, '--provider-arg=--agent-socket=/run/imagegate/credential-provider.sock',
+  '--plugin-config', PLUGIN_CONFIG, '--provider-arg=--agent-socket=/run/imagegate/credential-provider.sock',
 ];
 const REQUEST = JSON.stringify({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: 'registry.example:5443/team/app:1' });
 
@@ -70,6 +70,8 @@ for (const c of CASES) {
         serviceAccountTokenAudience: 'sts.amazonaws.com', requireServiceAccount: false,
         optionalServiceAccountAnnotationKeys: ['imagegate.io/role-arn', 'eks.amazonaws.com/ecr-role-arn'], cacheType: 'ServiceAccount',
       });
+      assert.deepEqual((k.credentialProviders.at(-1) as unknown as { args: string[] }).args, ['--config=/run/imagegate/credential-provider/plugin.yaml', '--agent-socket=/run/imagegate/credential-provider.sock']);
+      assert.equal(await node.must('cat /run/imagegate/credential-provider/plugin.yaml'), await node.must(`cat ${PLUGIN_CONFIG}`));
       const run = await execInstalled(node);
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(JSON.parse(run.stdout).auth, { 'registry.example:5443': { username: 'robot', password: 'robot-pass' } });
