@@ -4,6 +4,7 @@ import { PROVIDER_OWNED, ProviderInstaller } from '../../hostpatch/provider-inst
 import type { ProviderEntry } from '../../hostpatch/provider-config';
 import { untilSignal } from '../cli/lifecycle';
 import { duration } from '../config/duration';
+import { ConfigError } from '../config/errors';
 import { loadConfig, type Binding } from '../config/load';
 import { createLogger } from '../log/logger';
 import { DEFAULT_AGENT_SOCKET } from './args';
@@ -19,7 +20,7 @@ const schema = z.object({
   /** The provider's name in kubelet's config and the executable's name in its bin dir. Default imagegate-credential-provider. */
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a file name of lowercase letters, digits, ., _ and -').default('imagegate-credential-provider'),
   /** Images kubelet asks the plugin about (kubelet's matchImages syntax). Required. */
-  matchImages: z.array(z.string().min(1)).min(1, 'give at least one --match-image'),
+  matchImages: z.array(z.string().min(1)).default([]),
   /** kubelet's cache duration when a response has none (Go duration). Default 1m. */
   defaultCacheDuration: z.string().regex(GO_DURATION, 'must be a duration such as 1m or 12h').default('1m'),
   /** The provider entry's args. Default --agent-socket /run/imagegate/credential-provider.sock. */
@@ -72,6 +73,7 @@ export async function runInstall(action: 'install' | 'uninstall', argv: string[]
     return 0;
   }
   const c = loaded.config;
+  if (action === 'install' && c.matchImages.length === 0) throw new ConfigError('--match-image', 'required: the images kubelet should ask the plugin about (kubelet matchImages); repeat or comma-separate');
   const log = createLogger({ level: c.logLevel, defaultMeta: { component: 'credential-provider-install' } });
   const entry: ProviderEntry = {
     name: c.name, matchImages: c.matchImages, defaultCacheDuration: c.defaultCacheDuration, apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
