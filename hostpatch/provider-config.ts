@@ -43,7 +43,7 @@ export function mergedProviderConfig(original: string | undefined, format: 'json
   return JSON.stringify(merged, null, indent) + '\n';
 }
 
-/** The value of `--flag=value` or `--flag value` in a command line / environment text; the last one wins, as in kubelet. */
+/** The value of `--flag=value` or `--flag value` found in kubelet's command line and the texts its variables come from (the last one found wins; variables are not expanded in place). */
 export function flagValue(texts: string[], flag: string): string | undefined {
   let value: string | undefined;
   const re = new RegExp(`(?:^|[\\s"'])--${flag.replace(/-/g, '\\-')}(?:=|\\s+)([^\\s"']+)`, 'g');
