@@ -25,33 +25,34 @@ const STDIN_TIMEOUT_MS = 30_000;
  * validated: they matter only when the plugin mints itself.
  */
 export async function runPlugin(argv: string[], io: PluginIo, overrides: { aws?: AwsOptions } = {}): Promise<number> {
-  const fail = (code: number, message: string) => {
+  try {
+    return await run(argv, io, overrides);
+  } catch (err) {
+    // The one place errors become kubelet's failure line: 2 for a bad setting, 1 for bad input or nothing minted.
+    const known = err instanceof ConfigError || err instanceof RequestError || err instanceof PluginFailure || isCredentialError(err);
+    // An unexpected error's text could carry anything: only its name is printed.
+    const message = known ? (err as Error).message : `internal error (${(err as Error)?.name ?? typeof err}); rerun with IMAGEGATE_LOG_LEVEL=debug`;
     io.stderr(`imagegate credential-provider: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
-    return code;
-  };
+    return err instanceof ConfigError ? 2 : 1;
+  }
+}
+
+/** A failure the agent reported, passed on as it said it. */
+class PluginFailure extends Error {}
+
+async function run(argv: string[], io: PluginIo, overrides: { aws?: AwsOptions }): Promise<number> {
   let config: PluginConfig | undefined;
   let agent = agentFromArgs(argv, io.env);
   if (!agent) {
-    try {
-      const loaded = loadSettings(argv, io.env);
-      if (loaded.helpRequested) {
-        io.stdout(`${loaded.help}\n\nReads one CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1 or v1beta1) on stdin and writes the response on stdout.\n`);
-        return 0;
-      }
-      config = loaded.config;
-      agent = { socket: config.credentialProvider.agentSocket, timeoutMs: config.credentialProvider.agentTimeout };
-    } catch (err) {
-      if (err instanceof ConfigError) return fail(2, err.message);
-      throw err;
+    const loaded = loadSettings(argv, io.env);
+    if (loaded.helpRequested) {
+      io.stdout(`${loaded.help}\n\nReads one CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1 or v1beta1) on stdin and writes the response on stdout.\n`);
+      return 0;
     }
+    config = loaded.config;
+    agent = { socket: config.credentialProvider.agentSocket, timeoutMs: config.credentialProvider.agentTimeout };
   }
-  let request: CredentialProviderRequest;
-  try {
-    request = parseRequest(await readStdin(io.stdin));
-  } catch (err) {
-    if (err instanceof RequestError) return fail(1, err.message);
-    throw err;
-  }
+  const request = parseRequest(await readStdin(io.stdin));
   let why = 'the agent is disabled (credentialProvider.agentSocket is "")';
   if (agent.socket) {
     const reply = await askAgent(agent.socket, JSON.stringify(request), agent.timeoutMs);
@@ -59,17 +60,10 @@ export async function runPlugin(argv: string[], io: PluginIo, overrides: { aws?:
       io.stdout(reply.body.endsWith('\n') ? reply.body : `${reply.body}\n`);
       return 0;
     }
-    if (reply.kind === 'failed') return fail(1, reply.message);
+    if (reply.kind === 'failed') throw new PluginFailure(reply.message);
     why = `the agent at ${agent.socket} is not answering (${reply.why})`;
   }
-  if (!config) {
-    try {
-      config = loadSettings(argv, io.env).config;
-    } catch (err) {
-      if (err instanceof ConfigError) return fail(2, err.message);
-      throw err;
-    }
-  }
+  config ??= loadSettings(argv, io.env).config;
   return mintDirectly(config, request, why, io, overrides);
 }
 
@@ -79,35 +73,23 @@ function loadSettings(argv: string[], env: NodeJS.ProcessEnv) {
   return loadPluginConfig(argv, env);
 }
 
+/** CredentialError without loading its module (and the AWS error helpers) on the agent path. */
+function isCredentialError(err: unknown): boolean {
+  return (err as Error | undefined)?.name === 'CredentialError';
+}
+
 async function mintDirectly(config: PluginConfig, request: CredentialProviderRequest, why: string, io: PluginIo, overrides: { aws?: AwsOptions }): Promise<number> {
   // kubelet logs the plugin's stderr as the failure reason: keep it to one line, without the SDK's multi-line notice.
   io.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { CredentialProviderService } = require('./service') as typeof import('./service');
   const { createLogger } = require('../log/logger') as typeof import('../log/logger');
-  const { CredentialError } = require('../credentials/errors') as typeof import('../credentials/errors');
   const logger = createLogger({ level: config.logLevel, format: 'text', defaultMeta: { component: 'credential-provider' } });
   logger.info('minting directly', { why });
-  let service;
+  const service = new CredentialProviderService({ credentials: config.credentials, settings: config.credentialProvider, aws: overrides.aws, logger });
   try {
-    service = new CredentialProviderService({ credentials: config.credentials, settings: config.credentialProvider, aws: overrides.aws, logger });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr(`imagegate credential-provider: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  try {
-    const response = await service.answer(request);
-    io.stdout(JSON.stringify(response) + '\n');
+    io.stdout(JSON.stringify(await service.answer(request)) + '\n');
     return 0;
-  } catch (err) {
-    if (err instanceof RequestError || err instanceof CredentialError || err instanceof ConfigError) {
-      io.stderr(`imagegate credential-provider: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      return err instanceof ConfigError ? 2 : 1;
-    }
-    throw err;
   } finally {
     await service.close();
   }
