@@ -1,6 +1,8 @@
 # imagegate container image.
 #
-# Two stages: the builder compiles the TypeScript and prunes node_modules to
+# Two stages: the builder compiles the TypeScript, builds the kubelet
+# credential provider plugin as a self-contained executable (esbuild + Node's
+# single executable applications + postject, dev dependencies) and prunes node_modules to
 # production dependencies; the runtime is a distroless Node.js base (no
 # shell, no package manager) running as UID 65532. Both bases are build
 # arguments pinned by digest. Where no registry is reachable (this project's
@@ -27,6 +29,8 @@ COPY bin ./bin
 COPY src ./src
 COPY hostpatch ./hostpatch
 RUN npm run build \
+ && node dist/src/credential-provider/build.js /out/credential-provider/imagegate-credential-provider 2>/dev/null \
+ && /out/credential-provider/imagegate-credential-provider version \
  && npm prune --omit=dev --no-audit --no-fund --offline \
  && find node_modules -name '*.node' -delete \
  && rm -rf node_modules/.cache dist/test dist/bench \
@@ -54,6 +58,11 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/proto ./proto
 COPY --from=build /out/splice ./src/registry/http/splice/build/Release
+# kubelet's credential provider plugin as one self-contained executable (Node's
+# single executable application: the builder's node binary with the bundled
+# plugin injected). The DaemonSet's credential-provider overlays copy it into
+# kubelet's bin dir on the host, which has no Node.js.
+COPY --from=build /out/credential-provider/imagegate-credential-provider /app/credential-provider/imagegate-credential-provider
 # A script the kernel runs with the base's /nodejs/bin/node (no shell needed),
 # so `imagegate …` works as the entrypoint and in exec probes.
 COPY --from=build /out/imagegate /usr/local/bin/imagegate

@@ -48,6 +48,16 @@ export class HostFs {
     await fs.rename(tmp, target);
   }
 
+  /** Writes bytes atomically (temporary file + rename), creating its directory. */
+  async writeBytes(hostPath: string, content: Buffer, mode = 0o644): Promise<void> {
+    const target = this.path(hostPath);
+    await fs.mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.imagegate-tmp`;
+    await fs.writeFile(tmp, content, { mode });
+    await fs.chmod(tmp, mode);
+    await fs.rename(tmp, target);
+  }
+
   /** Removes a file; true when it was there. */
   async remove(hostPath: string): Promise<boolean> {
     try {

@@ -27,4 +27,5 @@ export const commands: Command[] = [
   lazy('hostpatch', () => (require('../../hostpatch/command') as typeof import('../../hostpatch/command')).hostpatchCommand),
   lazy('outbound-proxy', () => (require('../outbound/command') as typeof import('../outbound/command')).outboundProxyCommand),
   lazy('registry', () => (require('../registry/command') as typeof import('../registry/command')).registryCommand),
+  lazy('credential-provider', () => (require('../credential-provider/command') as typeof import('../credential-provider/command')).credentialProviderCommand),
 ];

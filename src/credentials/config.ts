@@ -20,8 +20,12 @@ const ruleSchema = z
         repository: z.string().default(''),
         /** Pod namespace(s), from PullImageRequest.sandbox_config. Default: any (and pulls with no pod). */
         namespace: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-        /** Pod labels that must all be present with these values. Default: none. */
+        /** Pod labels that must all be present with these values. Default: none. (Not known to the kubelet credential provider: such a rule never matches there.) */
         labels: z.record(z.string(), z.string()).default({}),
+        /** Service account name(s), from the token of a kubelet credential provider request. Default: any. (Not known to the image service: such a rule never matches there.) */
+        serviceAccount: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+        /** Service-account annotations kubelet passed to the credential provider, all with these values. Default: none. */
+        annotations: z.record(z.string(), z.string()).optional(),
       })
       .strict()
       .default({ registry: '*', repository: '', labels: {} }),

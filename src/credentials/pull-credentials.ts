@@ -13,6 +13,10 @@ export interface PullTarget {
   podName?: string;
   /** From `PullImageRequest.sandbox_config.labels`; empty when not sent. */
   labels: Record<string, string>;
+  /** The pod's service account name (kubelet credential provider requests with a token only). */
+  serviceAccount?: string;
+  /** The service account's annotations kubelet passed (credential provider requests only). */
+  serviceAccountAnnotations?: Record<string, string>;
 }
 
 /** One set of credentials to try, and where it came from (for the pull's log line; never the secret). */

@@ -14,6 +14,8 @@ export interface RegistryAuth {
   identityToken?: Secret;
   /** A bearer token sent to the registry as is. */
   registryToken?: Secret;
+  /** When minted credentials stop being valid (minted ones only), so a caller that caches them knows how long. */
+  expiresAt?: Date;
 }
 
 /** True when the auth carries nothing that would authenticate. */

@@ -6,6 +6,8 @@ export interface RuleMatch {
   repository: string;
   namespace?: string | string[];
   labels: Record<string, string>;
+  serviceAccount?: string | string[];
+  annotations?: Record<string, string>;
 }
 
 /** True when `pattern` holds glob characters. */
@@ -25,9 +27,13 @@ export function compileMatch(match: RuleMatch): (target: PullTarget) => boolean 
   const prefix = match.repository.replace(/\/+$/, '');
   const namespaces = match.namespace === undefined ? undefined : new Set([match.namespace].flat());
   const labels = Object.entries(match.labels);
+  const accounts = match.serviceAccount === undefined ? undefined : new Set([match.serviceAccount].flat());
+  const annotations = Object.entries(match.annotations ?? {});
   return (target) =>
     host.test(target.registry) &&
     (prefix === '' || target.repository === prefix || target.repository.startsWith(prefix + '/')) &&
     (!namespaces || (target.namespace !== undefined && namespaces.has(target.namespace))) &&
-    labels.every(([k, v]) => target.labels[k] === v);
+    labels.every(([k, v]) => target.labels[k] === v) &&
+    (!accounts || (target.serviceAccount !== undefined && accounts.has(target.serviceAccount))) &&
+    annotations.every(([k, v]) => target.serviceAccountAnnotations?.[k] === v);
 }

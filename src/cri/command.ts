@@ -9,6 +9,7 @@ import { buildPullCredentials, loadImageServiceConfig } from './config';
 import { createRpcMetrics } from './grpc/metrics';
 import { ImageService } from './image-service';
 import { CriServer } from './server';
+import { startNodeAgent, type NodeAgent } from '../credential-provider/node-agent';
 
 /**
  * `imagegate image-service`: serves the CRI ImageService for kubelet on a
@@ -28,7 +29,11 @@ export const imageServiceCommand: Command = {
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, defaultMeta: { component: 'image-service' } });
     const registry = createRegistry();
     // Credentials first: a bad credentials section must stop start-up before the backend opens connections.
-    const credentials = buildPullCredentials(config, logger, registry);
+    // The credential provider agent (when configured) owns the token services, so both answer from one cache.
+    const agent: NodeAgent | undefined = config.credentialProvider
+      ? await startNodeAgent({ credentials: config.credentials, settings: config.credentialProvider, logger, metrics: registry })
+      : undefined;
+    const credentials = buildPullCredentials(config, logger, registry, agent?.services);
     const service = new ImageService({ backend: createBackend(config, logger), credentials, pinnedImages: config.pinnedImages, maxConcurrentPulls: config.maxConcurrentPulls, logger });
     const readiness = new BackendReadiness(service.backend, logger);
     let metrics: RunningServer | undefined;
@@ -51,6 +56,7 @@ export const imageServiceCommand: Command = {
     } catch (err) {
       await metrics?.close();
       await service.close();
+      await agent?.close();
       throw err;
     }
     logger.info('metrics listening', { listen: formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) });
@@ -60,6 +66,7 @@ export const imageServiceCommand: Command = {
     const signal = await stopRequested;
     logger.info('shutting down; letting in-flight calls finish', { signal, gracePeriodMs: config.gracePeriod });
     await server.stop();
+    await agent?.close();
     await metrics.close();
     return 0;
   },

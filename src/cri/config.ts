@@ -5,6 +5,8 @@ import { loadConfig, type Binding, type Loaded } from '../config/load';
 import type { Registry } from 'prom-client';
 import { buildPullCredentials as buildRuleCredentials } from '../credentials/build';
 import { credentialsSchema } from '../credentials/config';
+import type { CredentialServices } from '../credentials/services';
+import { credentialProviderSchema } from '../credential-provider/settings';
 import { kubeletOnly, type PullCredentials } from '../credentials/pull-credentials';
 import { logFormatSetting, logLevelSetting, type Logger } from '../log/logger';
 import { backendNames } from './backends';
@@ -88,6 +90,8 @@ export const imageServiceSchema = z.object({
   logFormat: logFormatSetting(),
   /** Credential rules (see the README's credentials section); absent means kubelet's own credentials only. */
   credentials: credentialsSchema().optional(),
+  /** Serve kubelet's credential provider plugin as the node agent on `credentialProvider.agentSocket`, from the same rules and token cache (README, credential provider). Absent: no agent. */
+  credentialProvider: credentialProviderSchema.optional(),
 });
 
 /** The validated settings (durations in milliseconds, the socket mode as a number). */
@@ -118,6 +122,6 @@ export function loadImageServiceConfig(argv: string[], env: NodeJS.ProcessEnv = 
  * The one place PullCredentials are built from the configuration. Without a
  * `credentials` section every pull uses what kubelet sent.
  */
-export function buildPullCredentials(config: ImageServiceConfig, logger: Logger, metrics?: Registry): PullCredentials {
-  return config.credentials ? buildRuleCredentials(config.credentials, { logger, metrics }) : kubeletOnly;
+export function buildPullCredentials(config: ImageServiceConfig, logger: Logger, metrics?: Registry, services?: CredentialServices): PullCredentials {
+  return config.credentials ? buildRuleCredentials(config.credentials, { logger, metrics, services }) : kubeletOnly;
 }

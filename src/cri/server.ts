@@ -126,7 +126,7 @@ export class CriServer {
 }
 
 /** Removes a stale socket file; throws when a live server answers on it or the path is not a socket. */
-async function clearSocket(path: string): Promise<void> {
+export async function clearSocket(path: string): Promise<void> {
   let stat;
   try {
     stat = lstatSync(path);

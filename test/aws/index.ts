@@ -9,6 +9,7 @@
  */
 export { AwsStandIn, STANDIN_ACCESS_KEY_ID, STANDIN_ACCOUNT, STANDIN_ECR_PASSWORD, STANDIN_NODE_ROLE, STANDIN_SECRET_ACCESS_KEY } from './stand-in';
 export type { SeenRequest, StandInOptions } from './stand-in';
+export type { OidcProvider } from './web-identity';
 export type { SigningAlgorithm } from './keys';
 import { STANDIN_ACCESS_KEY_ID, STANDIN_SECRET_ACCESS_KEY } from './stand-in';
 

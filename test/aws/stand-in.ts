@@ -7,6 +7,7 @@ import { callerIdentity, callerIdentityAnswer, jsonError, verifyPresigned } from
 import { Principals, type Principal } from './principals';
 import { checkScope, looksLikeRegion, signatureMatches } from './sigv4';
 import { stsAction, stsError } from './sts';
+import { WebIdentityTrust, type OidcProvider } from './web-identity';
 
 /** The password inside every ECR token the stand-in hands out, unless told otherwise. CI's 5002 registry accepts only it. */
 export const STANDIN_ECR_PASSWORD = 'imagegate-standin-ecr-password';
@@ -66,6 +67,7 @@ export class AwsStandIn {
   private failEvery = { rate: 0, code: 'ServiceUnavailable', acc: 0 };
   private delayMs = 0;
   private readonly principals: Principals;
+  private readonly webIdentity = new WebIdentityTrust();
 
   private constructor(
     private readonly server: http.Server,
@@ -112,6 +114,11 @@ export class AwsStandIn {
   /** Every answer waits `ms` first. */
   delay(ms: number): void {
     this.delayMs = ms;
+  }
+
+  /** Trusts an OIDC issuer for AssumeRoleWithWebIdentity (IAM CreateOpenIDConnectProvider + role trust policies). */
+  trustOidcProvider(provider: OidcProvider): void {
+    this.webIdentity.trust(provider);
   }
 
   /** Forgets recorded requests and pending failures. */
@@ -166,6 +173,7 @@ export class AwsStandIn {
     for (const [k, v] of new URL(req.url ?? '/', 'http://stand-in').searchParams) if (!params.has(k)) params.append(k, v);
     const action = `sts:${params.get('Action') ?? ''}`;
     const xml = (status: number, text: string) => res.writeHead(status, { 'content-type': 'text/xml' }).end(text);
+    if (action === 'sts:AssumeRoleWithWebIdentity') return this.assumeWithWebIdentity(params, xml);
     const seen = this.record(action, req, 'sts', body);
     try {
       if (!seen.scope) throw seen.fault;
@@ -210,6 +218,23 @@ export class AwsStandIn {
       const fault = asFault(err);
       entry.error = fault.code;
       send(fault.status, wantsJson ? jsonError(fault) : stsError(fault));
+    }
+  }
+
+  /** AssumeRoleWithWebIdentity is unsigned: the token is the credential. Recorded with the role as principal when it succeeds. */
+  private async assumeWithWebIdentity(params: URLSearchParams, xml: (status: number, text: string) => void): Promise<void> {
+    const entry: SeenRequest = { action: 'sts:AssumeRoleWithWebIdentity', region: '', accessKeyId: '', principal: '' };
+    if (this.requests.push(entry) > 10_000) this.requests.shift();
+    try {
+      if (params.get('Version') !== '2011-06-15') throw faultOf('InvalidParameterValue', 'Version must be 2011-06-15');
+      this.injectedFault(entry.action);
+      const out = await this.webIdentity.assume(params, this.principals, this.now());
+      entry.principal = out.roleArn;
+      xml(200, out.xml);
+    } catch (err) {
+      const fault = asFault(err);
+      entry.error = fault.code;
+      xml(fault.status, stsError(fault));
     }
   }
 

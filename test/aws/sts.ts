@@ -100,6 +100,7 @@ function assumeRole(ctx: StsContext): string {
 }
 
 /** `<ActionResponse xmlns=…><ActionResult>…</ActionResult><ResponseMetadata>…` */
+export const stsResponse = response;
 function response(action: string, result: string): string {
   return (
     `<${action}Response xmlns="${STS_XMLNS}"><${action}Result>${result}</${action}Result>` +
@@ -130,6 +131,8 @@ function tagMembers(params: URLSearchParams): Record<string, string> {
   return tags;
 }
 
+/** Escapes text for an XML element. */
+export const xmlText = xml;
 function xml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -63,6 +63,14 @@ const LAYOUTS: Record<TestLayout, FileSet> = {
       content: JSON.stringify({ apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd', containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock', clusterDNS: ['172.20.0.10'] }, null, 4) + '\n',
     },
     '/etc/eks/bootstrap.sh': { content: '#!/usr/bin/env bash\necho >&2 "bootstrap.sh is not used on AL2023; use nodeadm"\nexit 1\n', executable: true },
+    // nodeadm's credential provider config and the ecr-credential-provider binary it names (a stand-in script).
+    '/etc/eks/image-credential-provider/config.json': {
+      content: JSON.stringify({
+        apiVersion: 'kubelet.config.k8s.io/v1', kind: 'CredentialProviderConfig',
+        providers: [{ name: 'ecr-credential-provider', matchImages: ['*.dkr.ecr.*.amazonaws.com', '*.dkr.ecr.*.amazonaws.com.cn', '*.dkr-ecr.*.on.aws'], defaultCacheDuration: '12h', apiVersion: 'credentialprovider.kubelet.k8s.io/v1' }],
+      }, null, 4) + '\n',
+    },
+    '/etc/eks/image-credential-provider/ecr-credential-provider': { content: '#!/bin/sh\necho >&2 "ecr-credential-provider stand-in"\nexit 1\n', executable: true },
     '/usr/bin/kubelet': standinKubelet(),
   },
   'eks-al2': {

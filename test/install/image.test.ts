@@ -64,6 +64,11 @@ describe('install: the container image', function () {
     assert.deepEqual(JSON.parse(files), { mocha: false, typescript: false, grpc: true, sh: false, native: 0 });
   });
 
+  it('carries the self-contained credential provider executable, which runs without the image\'s Node.js', async () => {
+    const out = await docker(['run', '--rm', '--entrypoint', '/app/credential-provider/imagegate-credential-provider', TAG, 'version']);
+    assert.equal(out.trim(), `imagegate-credential-provider ${VERSION}`);
+  });
+
   it("carries the registry facade's zero-copy relay, and it loads", async () => {
     const out = await docker(['run', '--rm', '--entrypoint', '/nodejs/bin/node', TAG, '-e', "const z=require('/app/dist/src/registry/http/zero-copy.js').zeroCopy;console.log(z.available||z.reason)"]);
     assert.equal(out.trim(), 'true');

@@ -22,7 +22,7 @@ export function fromEcr(params: EcrParams, deps: Pick<ProviderDeps, 'ecr'>): Cre
     async resolve(target) {
       const host = params.registry ?? target.registry;
       const creds = await deps.ecr.get(host, { roleArn: params.roleArn, refreshSkewMs: params.refreshSkew });
-      return { username: creds.username, password: creds.password, serverAddress: target.registry };
+      return { username: creds.username, password: creds.password, serverAddress: target.registry, expiresAt: creds.expiresAt };
     },
     close: async () => undefined,
   };

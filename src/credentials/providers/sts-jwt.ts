@@ -50,7 +50,7 @@ export function fromStsJwt(params: StsJwtParams, deps: Pick<ProviderDeps, 'jwts'
         refreshSkewMs: params.refreshSkew,
         tagsSetting: `${deps.setting}.tags`,
       });
-      const auth: RegistryAuth = { serverAddress: target.registry };
+      const auth: RegistryAuth = { serverAddress: target.registry, expiresAt: jwt.expiresAt };
       if (params.as === 'password') return { ...auth, username: params.username, password: jwt.token };
       if (params.as === 'registry-token') return { ...auth, registryToken: jwt.token };
       return { ...auth, identityToken: jwt.token };

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { RefusalError, RolledBackError } from '../../hostpatch/errors';
+import { PROVIDER_OWNED, ProviderInstaller } from '../../hostpatch/provider-install';
+import type { ProviderEntry } from '../../hostpatch/provider-config';
+import { untilSignal } from '../cli/lifecycle';
+import { duration } from '../config/duration';
+import { ConfigError } from '../config/errors';
+import { loadConfig, type Binding } from '../config/load';
+import { createLogger } from '../log/logger';
+import { DEFAULT_AGENT_SOCKET } from './args';
+import { DEFAULT_ROLE_ANNOTATIONS } from './settings';
+
+const GO_DURATION = /^(\d+h)?(\d+m)?(\d+s)?$/;
+
+const schema = z.object({
+  /** Where the host's / is mounted. Default /. */
+  hostRoot: z.string().min(1).default('/'),
+  /** The self-contained executable to copy onto the host. Default /app/credential-provider/imagegate-credential-provider (the image's). */
+  executable: z.string().startsWith('/', 'must be an absolute path').default('/app/credential-provider/imagegate-credential-provider'),
+  /** The provider's name in kubelet's config and the executable's name in its bin dir. Default imagegate-credential-provider. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a file name of lowercase letters, digits, ., _ and -').default('imagegate-credential-provider'),
+  /** Images kubelet asks the plugin about (kubelet's matchImages syntax). Required. */
+  matchImages: z.array(z.string().min(1)).default([]),
+  /** kubelet's cache duration when a response has none (Go duration). Default 1m. */
+  defaultCacheDuration: z.string().regex(GO_DURATION, 'must be a duration such as 1m or 12h').default('1m'),
+  /** The provider entry's args. Default --agent-socket /run/imagegate/credential-provider.sock. */
+  providerArgs: z.array(z.string()).default(['--agent-socket', DEFAULT_AGENT_SOCKET]),
+  /** The plugin's settings (a YAML file in this container) to put on the host; the entry then gets `--config` for it. Default none. */
+  pluginConfig: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** KEP-4412: ask kubelet for the pod's service-account token with this audience (kubelet needs RBAC request-serviceaccounts-token-audience on it). Default: no token. */
+  tokenAudience: z.string().min(1).optional(),
+  /** Entries of the node's config to leave out (e.g. ecr-credential-provider). Default none: they stay. */
+  replace: z.array(z.string().min(1)).default([]),
+  /** kubelet's bin dir when it has none configured (host path, on an exec-able filesystem). Default /opt/imagegate/bin. */
+  binDir: z.string().startsWith('/', 'must be an absolute host path').default('/opt/imagegate/bin'),
+  healthzUrl: z.url().default('http://127.0.0.1:10248/healthz'),
+  /** How long kubelet has to become healthy before the install is rolled back. Default 2m. */
+  healthzTimeout: duration('2m'),
+  /** install: stay running and uninstall on SIGTERM (the DaemonSet's cleanup path). Default false. */
+  uninstallOnExit: z.boolean().default(false),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+});
+
+const bindings: Binding[] = [
+  { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted (default /)" },
+  { flag: 'executable', env: 'IMAGEGATE_CREDENTIAL_PROVIDER_EXECUTABLE', path: 'executable', help: 'the executable to install (default /app/credential-provider/imagegate-credential-provider)' },
+  { flag: 'provider-name', path: 'name', help: 'provider name (default imagegate-credential-provider)' },
+  { flag: 'match-image', env: 'IMAGEGATE_MATCH_IMAGES', path: 'matchImages', type: 'list', help: 'kubelet matchImages entry; repeat or comma-separate (required)' },
+  { flag: 'default-cache-duration', path: 'defaultCacheDuration', help: 'kubelet defaultCacheDuration (default 1m)' },
+  { flag: 'provider-arg', path: 'providerArgs', type: 'list', help: 'an arg of the provider entry; repeat (default --agent-socket,/run/imagegate/credential-provider.sock)' },
+  { flag: 'plugin-config', env: 'IMAGEGATE_PLUGIN_CONFIG', path: 'pluginConfig', help: "the plugin's settings file to install on the host (rules for minting without the agent)" },
+  { flag: 'token-audience', env: 'IMAGEGATE_TOKEN_AUDIENCE', path: 'tokenAudience', help: "pass the pod's service-account token for this audience (KEP-4412)" },
+  { flag: 'replace', path: 'replace', type: 'list', help: "drop this entry of the node's config (default: keep all)" },
+  { flag: 'bin-dir', env: 'IMAGEGATE_BIN_DIR', path: 'binDir', help: 'bin dir when kubelet has none (default /opt/imagegate/bin)' },
+  { flag: 'healthz-url', env: 'IMAGEGATE_KUBELET_HEALTHZ', path: 'healthzUrl', help: "kubelet's healthz (default http://127.0.0.1:10248/healthz)" },
+  { flag: 'healthz-timeout', env: 'IMAGEGATE_HEALTHZ_TIMEOUT', path: 'healthzTimeout', help: 'time for kubelet to become healthy before rollback (default 2m)' },
+  { flag: 'uninstall-on-exit', path: 'uninstallOnExit', type: 'boolean', help: 'install, then uninstall on SIGTERM' },
+  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
+];
+
+const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
+
+/**
+ * `imagegate credential-provider install | uninstall`: puts the plugin on this
+ * node and adds one entry to kubelet's credential provider config, with the
+ * host patcher's fail-open guarantees (README, credential provider). Exit
+ * codes: 0 done, 1 error, 2 bad setting, 3 refused (nothing changed), 4 rolled back.
+ */
+export async function runInstall(action: 'install' | 'uninstall', argv: string[]): Promise<number> {
+  const loaded = loadConfig({ command: `credential-provider ${action}`, schema, bindings, argv, configEnv: '' });
+  if (loaded.helpRequested) {
+    process.stdout.write(loaded.help + '\n');
+    return 0;
+  }
+  const c = loaded.config;
+  if (action === 'install' && c.matchImages.length === 0) throw new ConfigError('--match-image', 'required: the images kubelet should ask the plugin about (kubelet matchImages); repeat or comma-separate');
+  const log = createLogger({ level: c.logLevel, defaultMeta: { component: 'credential-provider-install' } });
+  const entry: ProviderEntry = {
+    name: c.name, matchImages: c.matchImages, defaultCacheDuration: c.defaultCacheDuration, apiVersion: 'credentialprovider.kubelet.k8s.io/v1',
+    ...(c.providerArgs.length > 0 || c.pluginConfig ? { args: [...(c.pluginConfig ? [`--config=${PROVIDER_OWNED.pluginConfig}`] : []), ...c.providerArgs] } : {}),
+    ...(c.tokenAudience
+      ? { tokenAttributes: { serviceAccountTokenAudience: c.tokenAudience, requireServiceAccount: false, optionalServiceAccountAnnotationKeys: DEFAULT_ROLE_ANNOTATIONS, cacheType: 'ServiceAccount' as const } }
+      : {}),
+  };
+  const installer = new ProviderInstaller({
+    hostRoot: c.hostRoot, executable: c.executable, entry, replace: c.replace, defaultBinDir: c.binDir, pluginConfig: c.pluginConfig,
+    healthzUrl: c.healthzUrl, healthzTimeoutMs: c.healthzTimeout, log,
+  });
+  try {
+    if (action === 'uninstall') {
+      process.stdout.write(`${await installer.uninstall()}\n`);
+      return EXIT.ok;
+    }
+    const stop = c.uninstallOnExit ? untilSignal() : undefined;
+    process.stdout.write(`${await installer.install()}\n`);
+    if (stop) {
+      await stop;
+      process.stdout.write(`${await installer.uninstall()}\n`);
+    }
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof RefusalError) {
+      process.stderr.write(`imagegate credential-provider ${action}: refused: ${err.message}\n`);
+      return EXIT.refused;
+    }
+    if (err instanceof RolledBackError) {
+      process.stderr.write(`imagegate credential-provider ${action}: ${err.message}\n`);
+      return EXIT.rolledBack;
+    }
+    throw err;
+  }
+}

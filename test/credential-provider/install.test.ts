@@ -1,0 +1,127 @@
+/**
+ * `imagegate credential-provider install | uninstall` on the real-systemd
+ * node image (test/hostpatch/node.ts), whose stand-in kubelet validates its
+ * credential provider config at start-up as kubelet does. Run these under
+ * `flock /tmp/imagegate-node.lock`.
+ */
+import assert from 'node:assert/strict';
+import YAML from 'yaml';
+import { REPO } from '../hostpatch/layouts';
+import { snapshotDiff, TestNode } from '../hostpatch/node';
+import type { TestLayout } from '../hostpatch/layouts';
+import { EXECUTABLE, pluginExecutable } from './support/plugin';
+
+const CLI = `/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/src/cli/main.ts credential-provider`;
+const PLUGIN_CONFIG = '/etc/imagegate/plugin.yaml';
+const BASE = [
+  '--executable', EXECUTABLE, '--match-image', 'registry.example:5443', '--healthz-timeout', '60s',
+  '--plugin-config', PLUGIN_CONFIG, '--provider-arg=--agent-socket=/run/imagegate/credential-provider.sock',
+];
+const REQUEST = JSON.stringify({ apiVersion: 'credentialprovider.kubelet.k8s.io/v1', kind: 'CredentialProviderRequest', image: 'registry.example:5443/team/app:1' });
+
+async function install(node: TestNode, verb: 'install' | 'uninstall', args: string[] = BASE) {
+  const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return node.sh(`cd /tmp && AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true ${CLI} ${verb} ${quoted}`, 300_000);
+}
+
+/** Runs the installed plugin as kubelet would: the entry's binary and args from the config kubelet now reads, stdin the request. */
+async function execInstalled(node: TestNode): Promise<{ code: number; stdout: string; stderr: string }> {
+  const k = await node.kubelet();
+  const p = (k as unknown as { credentialProviders: { name: string; binary: string; args: string[] }[] }).credentialProviders.find((x) => x.name === 'imagegate-credential-provider')!;
+  const args = p.args.map((a) => `'${a}'`).join(' ');
+  return node.sh(`echo '${REQUEST}' | env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin ${p.binary} ${args}`);
+}
+
+const CASES: { layout: TestLayout; binDir: string; format: 'json' | 'yaml'; existing: string[] }[] = [
+  { layout: 'eks-al2023', binDir: '/etc/eks/image-credential-provider', format: 'json', existing: ['ecr-credential-provider'] },
+  { layout: 'kubeadm', binDir: '/opt/imagegate/bin', format: 'yaml', existing: [] },
+];
+
+for (const c of CASES) {
+  describe(`credential-provider install on a systemd node: ${c.layout}`, function () {
+    this.timeout(300_000);
+    let node: TestNode;
+    let pristine: string;
+
+    before(async () => {
+      await pluginExecutable();
+      node = await TestNode.boot(c.layout);
+      await node.must(`mkdir -p /etc/imagegate && cat > /etc/imagegate/docker.json <<'EOF'\n${JSON.stringify({ auths: { 'registry.example:5443': { username: 'robot', password: 'robot-pass' } } })}\nEOF\ncat > ${PLUGIN_CONFIG} <<'EOF'\n${YAML.stringify({ credentials: { rules: [{ match: { registry: 'registry.example:5443' }, provider: 'static', with: { file: '/etc/imagegate/docker.json' } }] } })}EOF`);
+      // kubelet 1.34: service-account tokens for credential providers are on by default (KEP-4412 beta).
+      await node.must('systemctl set-environment STANDIN_KUBELET_VERSION=1.34');
+      pristine = await node.snapshot();
+    });
+    after(async () => node?.remove());
+
+    it('install → one provider entry added, kubelet restarted healthy with it, the plugin answers as kubelet runs it', async () => {
+      const r = await install(node, 'install', [...BASE, '--token-audience', 'sts.amazonaws.com']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'installed');
+      await node.waitHealthy(30_000);
+      const k = (await node.kubelet()) as unknown as { args: string[]; credentialProviders: { name: string; binary: string; tokenAttributes?: unknown }[] };
+      const config = `/run/imagegate/credential-provider/config.${c.format}`;
+      assert.ok(k.args.includes(`--image-credential-provider-config=${config}`), k.args.join(' '));
+      assert.ok(k.args.includes(`--image-credential-provider-bin-dir=${c.binDir}`));
+      assert.deepEqual(k.credentialProviders.map((p) => [p.name, p.binary]), [
+        ...c.existing.map((n) => [n, `${c.binDir}/${n}`]),
+        ['imagegate-credential-provider', `${c.binDir}/imagegate-credential-provider`],
+      ]);
+      assert.deepEqual(k.credentialProviders.at(-1)!.tokenAttributes, {
+        serviceAccountTokenAudience: 'sts.amazonaws.com', requireServiceAccount: false,
+        optionalServiceAccountAnnotationKeys: ['imagegate.io/role-arn', 'eks.amazonaws.com/ecr-role-arn'], cacheType: 'ServiceAccount',
+      });
+      assert.deepEqual((k.credentialProviders.at(-1) as unknown as { args: string[] }).args, ['--config=/run/imagegate/credential-provider/plugin.yaml', '--agent-socket=/run/imagegate/credential-provider.sock']);
+      assert.equal(await node.must('cat /run/imagegate/credential-provider/plugin.yaml'), await node.must(`cat ${PLUGIN_CONFIG}`));
+      const run = await execInstalled(node);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout).auth, { 'registry.example:5443': { username: 'robot', password: 'robot-pass' } });
+    });
+
+    it('install again → unchanged, kubelet not restarted', async () => {
+      const before = await node.unit('kubelet.service', ['InvocationID', 'NRestarts', 'MainPID']);
+      const r = await install(node, 'install', [...BASE, '--token-audience', 'sts.amazonaws.com']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'unchanged');
+      assert.deepEqual(await node.unit('kubelet.service', ['InvocationID', 'NRestarts', 'MainPID']), before);
+    });
+
+    it('uninstall → every file byte-identical to before, kubelet healthy on its own configuration', async () => {
+      const r = await install(node, 'uninstall');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'uninstalled');
+      await node.waitHealthy(30_000);
+      assert.equal(snapshotDiff(pristine, await node.snapshot()), '');
+      const k = (await node.kubelet()) as unknown as { args: string[]; credentialProviders?: { name: string }[] };
+      assert.ok(!k.args.some((a) => a.includes('/run/imagegate/credential-provider')));
+      assert.deepEqual((k.credentialProviders ?? []).map((p) => p.name), c.existing);
+    });
+
+    it('a broken plugin leaves kubelet healthy (kubelet runs plugins only for pulls); the failing exec is all it costs', async () => {
+      await node.must('printf "#!/bin/sh\\necho broken >&2\\nexit 3\\n" > /tmp/broken-plugin && chmod 755 /tmp/broken-plugin');
+      const r = await install(node, 'install', [...BASE.map((a) => (a === EXECUTABLE ? '/tmp/broken-plugin' : a))].map((a, i, all) => (all[i - 1] === '--executable' ? '/tmp/broken-plugin' : a)));
+      assert.equal(r.code, 0, r.stderr);
+      await node.waitHealthy(30_000);
+      const run = await execInstalled(node);
+      assert.equal(run.code, 3);
+      assert.ok(await node.healthy());
+      assert.equal((await install(node, 'uninstall')).code, 0);
+      assert.equal(snapshotDiff(pristine, (await node.snapshot()).split('\n').filter((l) => !l.includes('/tmp/')).join('\n')), '');
+    });
+
+    it('kubelet refusing the new configuration (1.32: tokenAttributes behind a disabled feature gate) → rolled back, kubelet healthy, node untouched', async () => {
+      await node.must('systemctl set-environment STANDIN_KUBELET_VERSION=1.32');
+      try {
+        const r = await install(node, 'install', [...BASE, '--token-audience', 'sts.amazonaws.com', '--healthz-timeout', '15s']);
+        assert.equal(r.code, 4, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /^imagegate credential-provider install: kubelet did not answer .* rolled back and restarted kubelet on its own configuration\n$/m);
+        await node.waitHealthy(30_000);
+        assert.equal(snapshotDiff(pristine, await node.snapshot()), '');
+        const journal = await node.sh('journalctl -u kubelet --no-pager | grep -c "tokenAttributes is not supported"');
+        assert.ok(Number(journal.stdout.trim()) >= 1, 'kubelet refused the config');
+      } finally {
+        await node.must('systemctl set-environment STANDIN_KUBELET_VERSION=1.34');
+      }
+    });
+  });
+}
+
