@@ -65,8 +65,10 @@ export const imageServiceCommand: Command = {
 
     const signal = await stopRequested;
     logger.info('shutting down; letting in-flight calls finish', { signal, gracePeriodMs: config.gracePeriod });
-    await server.stop();
+    // The agent first: plugins that find it gone mint for themselves, instead of asking an agent whose credentials
+    // the image service's shutdown is closing.
     await agent?.close();
+    await server.stop();
     await metrics.close();
     return 0;
   },

@@ -4,7 +4,7 @@
  * the plugin (the real executable) mints itself when the agent is gone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import YAML from 'yaml';
 import { join } from 'node:path';
@@ -40,10 +40,14 @@ describe('credential-provider agent: the image service answers for the plugin', 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The provider entry: the same rules as the agent in its YAML, the agent socket in args, AWS through env for direct minting. */
+  /**
+   * The provider entry: the same rules as the agent in its YAML, the agent socket in args, AWS through env for
+   * direct minting. The YAML is written once per test: rewriting it while concurrent plugin processes read it
+   * would hand some of them a truncated file.
+   */
   const entry = (socket: string): ProviderEntry => {
     const file = join(dir, 'plugin.yaml');
-    writeFileSync(file, YAML.stringify(config));
+    if (!existsSync(file)) writeFileSync(file, YAML.stringify(config));
     return {
     name: 'imagegate-credential-provider', matchImages: ['*.dkr.ecr.*.amazonaws.com'], defaultCacheDuration: '10m', apiVersion: V1,
     args: ['--config', file, '--agent-socket', socket],
@@ -87,7 +91,7 @@ describe('credential-provider agent: the image service answers for the plugin', 
     await Promise.all([worker(), worker(), worker(), worker()]);
     results.forEach((run, i) => {
       assert.equal(run.code, 0, `run ${i}: ${run.stderr}`);
-      assert.deepEqual(checkResponse(run.stdout, request(i)).auth[hosts[i % 10]], { username: 'AWS', password: aws.ecrPassword });
+      assert.deepEqual(checkResponse(run.stdout, request(i)).auth[hosts[i % 10]], { username: 'AWS', password: aws.ecrPassword }, `run ${i} (after stop: ${run.afterStop}): ${run.stdout} ${run.stderr}`);
     });
     assert.ok(results.filter((r) => r.afterStop).length >= 39);
     const calls = aws.calls('ecr:GetAuthorizationToken');
