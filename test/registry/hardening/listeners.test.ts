@@ -10,7 +10,6 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunningRegistry } from '../../../src/registry/server';
 import { startTestFacade, testConfig } from '../support/facade';
 import { startFacadeProcess, type FacadeProcess } from '../support/facade-process';
 import { raw } from '../support/raw';
@@ -21,7 +20,7 @@ const FORM = 'application/x-www-form-urlencoded';
 describe('registry hardening: listener limits and request bodies (issue 19, items 6 and 8)', function () {
   this.timeout(60_000);
   const logs: string[] = [];
-  let facade: RunningRegistry;
+  let facade: Awaited<ReturnType<typeof startTestFacade>>;
   before(async () => {
     facade = await startTestFacade(testConfig({ limits: { requestTimeout: '2s', headersTimeout: '1s' } }), logs);
   });
@@ -58,7 +57,7 @@ describe('registry hardening: listener limits and request bodies (issue 19, item
     }
   });
 
-  async function caps(facade: RunningRegistry & { metrics: import('prom-client').Registry }): Promise<void> {
+  async function caps(facade: Awaited<ReturnType<typeof startTestFacade>>): Promise<void> {
     const first = await Promise.all(Array.from({ length: 6 }, () => open(facade.url, '127.0.2.1')));
     await sleep(300);
     const cut = first.filter((c) => c.socket.destroyed || c.isClosed());

@@ -11,7 +11,6 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import type { RunningRegistry } from '../../../src/registry/server';
 import { requireTcp } from '../../support/services';
 import { LDAP_HOST_PORT, LDAP_USERS, ldapOptions } from '../auth/support/ldap';
 import { startWebhookServer, type WebhookServer } from '../auth/support/webhook-server';
@@ -27,7 +26,7 @@ describe('registry hardening: logins under attack', function () {
 
   describe('parallel brute force (issue 19, item 1)', () => {
     let hook: WebhookServer;
-    let facade: RunningRegistry;
+    let facade: Awaited<ReturnType<typeof startTestFacade>>;
     before(async () => {
       hook = await startWebhookServer();
       facade = await startTestFacade(testConfig({
@@ -55,7 +54,7 @@ describe('registry hardening: logins under attack', function () {
   });
 
   describe('user names in another case (issue 19, item 9)', () => {
-    let facade: RunningRegistry;
+    let facade: Awaited<ReturnType<typeof startTestFacade>>;
     before(async () => {
       await requireTcp('slapd', LDAP_HOST_PORT);
       facade = await startTestFacade(testConfig({
