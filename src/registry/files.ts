@@ -28,8 +28,8 @@ export function readSigningKey(file: string, setting: string): KeyObject {
     throw new ConfigError(setting, `${file} holds no PEM private key (generate one with: openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt)`);
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    const kind = key.asymmetricKeyType === 'ec' ? `an EC ${key.asymmetricKeyDetails?.namedCurve ?? ''} key` : `a ${key.asymmetricKeyType ?? 'symmetric'} key`;
-    throw new ConfigError(setting, `${file} holds ${kind.replace(/ +key/, ' key')}; facade tokens are ES256 and need an EC P-256 (prime256v1) key`);
+    const kind = key.asymmetricKeyType === 'ec' ? `an EC ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown-curve'} key` : `an ${(key.asymmetricKeyType ?? 'unknown').toUpperCase()} key`;
+    throw new ConfigError(setting, `${file} holds ${kind}; facade tokens are ES256 and need an EC P-256 (prime256v1) key`);
   }
   return key;
 }
