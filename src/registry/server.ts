@@ -56,7 +56,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, key: signingKey });
   const limiter = new LoginLimiter({ windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient, maxInFlight: config.rateLimit.maxInFlight });
   hashPool.resize(config.auth.hashWorkers ?? defaultHashWorkers());
-  const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, logger, metrics });
+  const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, failureDelayMs: config.rateLimit.failureDelay, logger, metrics });
   let ready = true;
   const app = createApp({
     gate, router, logger, metrics, service: config.service, url: config.url, trustProxy: config.trustProxy,
