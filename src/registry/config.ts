@@ -33,6 +33,9 @@ const upstreamAuth = z
   })
   .refine((a) => Object.values(a).filter((v) => v !== undefined).length === 1, 'give exactly one of anonymous, basic, static, ecr, gcp');
 
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+const HOST_PATTERN = /^(\*\.)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
 const upstream = z.strictObject({
   /** Unique name, for logs and metrics. */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" or "-"'),
@@ -48,8 +51,13 @@ const upstream = z.strictObject({
   redirects: z.enum(['follow', 'pass']).default('follow'),
   /** PEM file of extra CAs trusted for this upstream. */
   caFile: z.string().optional(),
-  /** Other hosts (`host[:port]`) whose token realm may receive this upstream's credentials. */
-  realmHosts: z.array(z.string()).default([]),
+  /** Other hosts (`host[:port]`) whose token realm may receive this upstream's credentials. Default none. */
+  realmHosts: z.array(z.string().regex(HOST_PORT, 'a host or host:port')).default([]),
+  /**
+   * Hosts (`host`, `host:port` or `*.domain`) that followed redirects may go to. Default none: any host
+   * whose addresses are public. A listed host may also be on a private address (in-cluster storage).
+   */
+  redirectHosts: z.array(z.string().regex(HOST_PATTERN, 'a host, host:port or *.domain')).default([]),
   auth: upstreamAuth.default({ anonymous: {} }),
 });
 
@@ -96,6 +104,8 @@ export const registrySchema = z.strictObject({
       rules: z.array(rule).default([]),
       /** Repository globs anyone may pull without credentials. Default none. */
       anonymousPull: z.array(z.string().min(1)).default([]),
+      /** Worker threads checking bcrypt passwords (htpasswd, static). Default: CPU cores − 1, at least 1. */
+      hashWorkers: z.number().int().min(1).max(64).optional(),
     })
     .prefault({}),
   rateLimit: z
@@ -106,6 +116,10 @@ export const registrySchema = z.strictObject({
       perClientAndUser: z.number().int().positive().default(10),
       /** Failed logins per client address per window. Default 100. */
       perClient: z.number().int().positive().default(100),
+      /** Logins checked at once, from everyone; more are refused (429 with Retry-After) without being queued. Default 32. */
+      maxInFlight: z.number().int().positive().default(32),
+      /** Failed (401) and refused (429) logins are answered this long after they arrived; 0 = at once. Default 1s. */
+      failureDelay: duration('1s'),
     })
     .prefault({}),
   limits: z
@@ -116,8 +130,19 @@ export const registrySchema = z.strictObject({
       maxBodyBytes: z.number().int().min(256).default(8192),
       /** Time allowed to finish in-flight requests at shutdown. Default 30s. */
       shutdownGrace: duration('30s'),
+      /** Until a request (headers and body) has arrived, on every listener; then 408 and the connection is closed. Default 30s. */
+      requestTimeout: duration('30s'),
+      /** Until the request headers have arrived (at most requestTimeout). Default 10s. */
+      headersTimeout: duration('10s'),
+      /** Idle keep-alive connections are closed after this. Default 65s (longer than common load balancers' 60s). */
+      keepAliveTimeout: duration('65s'),
+      /** Open connections per listener; 0 = no cap. Default 4096. */
+      maxConnections: z.number().int().nonnegative().default(4096),
+      /** Open connections from one client address (IPv6: one /64) per listener; 0 = no cap. Default 256. */
+      maxConnectionsPerClient: z.number().int().nonnegative().default(256),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((l) => l.requestTimeout === 0 || l.headersTimeout <= l.requestTimeout, { message: 'must not be longer than limits.requestTimeout', path: ['headersTimeout'] }),
   cache: z
     .strictObject({
       /** Manifests by digest kept in memory. Default 4096. */

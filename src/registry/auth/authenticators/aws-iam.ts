@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
 import { AWS_IAM_AUDIENCE_HEADER, AWS_IAM_TOKEN_PREFIX, decodeAwsIamToken, regionalStsHost } from '../../../credentials/aws-iam-token';
-import { globToRegExp } from '../../access/authorizer';
+import { compileGlob } from '../../access/glob';
 import { createAgents, readSmall, send } from '../../upstream/http-client';
 import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials, Identity } from '../authenticator';
 import { checkPresigned } from './aws-iam-request';
@@ -67,7 +67,7 @@ class Refused extends Error {}
 export const awsIamAuthenticator: AuthenticatorFactory = (options, env) => {
   const o = parseOptions(schema, options, env.configPath);
   const hosts = new Set([...o.regions.map(regionalStsHost), ...o.stsHosts.map((h) => h.toLowerCase())]);
-  const groupRules = o.groups.map((g) => ({ arn: g.arn === undefined ? undefined : globToRegExp(g.arn), account: g.account, groups: g.groups }));
+  const groupRules = o.groups.map((g) => ({ arn: g.arn === undefined ? undefined : compileGlob(g.arn), account: g.account, groups: g.groups }));
   const agents = createAgents(64);
   const verified = new LRUCache<string, Caller, { host: string; query: string; expiresAt: number }>({
     max: o.cacheSize,

@@ -71,7 +71,8 @@ const schema = z
 /**
  * `jwt`: a JWT given as the Basic password or as a bearer token, verified
  * against the issuer's keys (JWKS URL or discovery): signature with an allowed
- * algorithm, `iss`, `aud`, `exp`/`nbf` with leeway. Not a JWT, or another
+ * algorithm, `iss`, `aud`, `exp`/`nbf`/`iat` with leeway (an `iat` later than
+ * now plus the leeway is refused). Not a JWT, or another
  * issuer's → abstain; any verification failure → deny; keys unreachable → deny.
  * Accepts AWS STS GetWebIdentityToken JWTs (`profile: aws-sts`) and Google
  * ID tokens from the metadata server (`profile: gcp`).
@@ -100,6 +101,9 @@ export const jwtAuthenticator: AuthenticatorFactory = (options, env) => {
           clockTolerance: o.clockTolerance / 1000,
           requiredClaims: ['exp'],
         });
+        if (typeof payload.iat === 'number' && payload.iat * 1000 > Date.now() + o.clockTolerance) {
+          return { kind: 'deny', reason: 'token rejected: issued in the future (iat)' };
+        }
         if (o.profile === 'gcp' && payload.email !== undefined && payload.email_verified !== true) return { kind: 'deny', reason: 'token email is not verified' };
         const identity = identityFrom(payload as Record<string, unknown>, o.claims);
         if (!identity) return { kind: 'deny', reason: 'token has no identity claim' };
