@@ -4,7 +4,7 @@ import { formatListenAddress } from '../config/address';
 import { ConfigError } from '../config/errors';
 import { createLogger } from '../log/logger';
 import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
-import { BufferCollector } from './buffer-collector';
+import { startBufferCollector } from './buffer-collector';
 import { startOutboundProxy } from './server';
 import { loadSettings } from './settings';
 import { createStsTokenSource } from './tokens';
@@ -23,10 +23,11 @@ export const outboundProxyCommand: Command = {
       return 0;
     }
     const { settings } = loaded;
+    const collector = startBufferCollector();
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
     const registry = createRegistry();
     const tokens = createStsTokenSource(settings, { registry });
-    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger, bodyBytes: new BufferCollector() }).catch(async (err: unknown) => {
+    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger }).catch(async (err: unknown) => {
       await tokens.close();
       throw err;
     });
@@ -61,6 +62,7 @@ export const outboundProxyCommand: Command = {
     await proxy.close(settings.shutdownGraceMs);
     await metrics?.close();
     await tokens.close();
+    collector.stop();
     logger.info('stopped');
     return 0;
   },

@@ -35,6 +35,6 @@ export class OutboundError extends Error {
 export function toOutboundError(err: unknown): OutboundError {
   if (err instanceof OutboundError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ETIMEDOUT' || e?.code === 'UND_ERR_CONNECT_TIMEOUT') return new OutboundError('timeout', e.message);
+  if (e?.code === 'ETIMEDOUT') return new OutboundError('timeout', e.message);
   return new OutboundError('upstream', e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? err));
 }

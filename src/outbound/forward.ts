@@ -1,27 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import type { Logger } from '../log/logger';
-import type { BodyBytes } from './buffer-collector';
 import type { Secret } from '../log/secret';
 import { OutboundError, toOutboundError } from './errors';
 import { downstreamHeaders, upstreamHeaders, type InjectOptions } from './headers';
 import type { OutboundMetrics } from './metrics';
 import type { Route, Router } from './route';
 import type { TokenSource } from './token-source';
-import type { Upstream } from './upstream';
+import type { UpstreamAgents } from './upstream';
 
 /** What the request handler and the upgrade handler share. */
 export interface ForwardContext {
   router: Router;
   tokens: TokenSource;
-  upstream: Upstream;
+  agents: UpstreamAgents;
   metrics: OutboundMetrics;
   logger: Logger;
   inject: InjectOptions;
   upstreamTimeoutMs: number;
-  /** Told how many body bytes were relayed (the buffer collector); none in tests that do not watch memory. */
-  bodyBytes?: BodyBytes;
 }
 
 /**
@@ -59,11 +55,9 @@ export function requestPath(req: IncomingMessage): string {
 }
 
 /**
- * The HTTP request handler: forwards the request with the token through the
- * upstream client (undici), streaming the body both ways with backpressure,
- * never buffered whole: the request body is undici's to read, response chunks
- * go to the client as undici hands them over (views on the socket's reads, no
- * copy), and a full client socket pauses undici's parser until it drains.
+ * The HTTP request handler: forwards the request with the token, streaming the
+ * body both ways with pipe backpressure, never buffered whole (`pipe`, not
+ * `pipeline`, whose per-request AbortController costs a DOMException each).
  * The proxy answers itself only before the upstream's headers arrive; after
  * that an upstream failure cuts the client connection.
  */
@@ -79,89 +73,55 @@ export function createForwarder(ctx: ForwardContext): (req: IncomingMessage, res
       }
     });
     prepare(ctx, req).then(
-      ({ route, token }) => {
-        if (res.destroyed) return;
-        const body = hasBody(req) ? req : null;
-        if (!body) req.resume();
-        ctx.upstream.dispatch(route, req.method ?? 'GET', requestPath(req), upstreamHeaders(req, route, token, ctx.inject), body, new Relay(ctx, req, res, route));
-      },
+      ({ route, token }) => relay(ctx, req, res, route, token),
       (err) => fail(ctx, req, res, toOutboundError(err)),
     );
   };
 }
 
-/**
- * undici's handler for one forwarded request. The response-header timer
- * (UPSTREAM_TIMEOUT) starts once the request body has been sent, so a slowly
- * trickled upload is never cut by it.
- */
-class Relay implements Dispatcher.DispatchHandler {
-  #abort?: (err?: Error) => void;
-  #timer?: NodeJS.Timeout;
-  readonly #started = performance.now();
+function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: Route, token: Secret): void {
+  if (res.destroyed) return;
+  const upReq = ctx.agents.request(route, req.method, requestPath(req), upstreamHeaders(req, route, token, ctx.inject));
+  const started = performance.now();
+  let headerTimer: NodeJS.Timeout | undefined;
+  const observe = (outcome: string) => ctx.metrics.upstreamLatency.observe({ outcome }, (performance.now() - started) / 1000);
 
-  constructor(
-    private readonly ctx: ForwardContext,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-    private readonly route: Route,
-  ) {}
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.#abort = abort;
-    this.res.once('close', () => {
-      clearTimeout(this.#timer);
-      if (!this.res.writableFinished) abort(new Error('client went away'));
-    });
-  }
-
-  /** Called by undici (not in its types) once the request, body included, is written. */
-  onRequestSent(): void {
-    const { ctx, route } = this;
-    this.#timer = setTimeout(
-      () => this.#abort?.(new OutboundError('timeout', `no response headers from ${route.target.authority} within ${ctx.upstreamTimeoutMs} ms`)),
+  upReq.once('finish', () => {
+    headerTimer = setTimeout(
+      () => upReq.destroy(new OutboundError('timeout', `no response headers from ${route.target.authority} within ${ctx.upstreamTimeoutMs} ms`)),
       ctx.upstreamTimeoutMs,
     );
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (statusCode < 200) return true;
-    clearTimeout(this.#timer);
-    this.#observe('ok');
-    this.res.writeHead(statusCode, statusText, downstreamHeaders(rawHeaders));
-    this.res.on('drain', resume);
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    this.ctx.bodyBytes?.relayed(chunk.length);
-    return this.res.write(chunk);
-  }
-
-  /** Called by undici for each request body chunk written upstream (with the chunk, whatever its types say). */
-  onBodySent(chunk: number | Buffer): void {
-    this.ctx.bodyBytes?.relayed(typeof chunk === 'number' ? chunk : chunk.length);
-  }
-
-  onComplete(): void {
-    this.res.end();
-  }
-
-  onError(err: Error): void {
-    clearTimeout(this.#timer);
-    if (this.res.headersSent) {
-      this.res.destroy();
+  });
+  upReq.once('response', (upRes) => {
+    clearTimeout(headerTimer);
+    observe('ok');
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes.rawHeaders));
+    upRes.once('error', () => res.destroy());
+    upRes.pipe(res);
+  });
+  upReq.on('error', (err) => {
+    clearTimeout(headerTimer);
+    req.unpipe(upReq);
+    if (res.headersSent) {
+      res.destroy();
       return;
     }
     const mapped = toOutboundError(err);
-    this.#observe(mapped.kind);
-    fail(this.ctx, this.req, this.res, mapped, this.route);
-  }
-
-  #observe(outcome: string): void {
-    this.ctx.metrics.upstreamLatency.observe({ outcome }, (performance.now() - this.#started) / 1000);
+    observe(mapped.kind);
+    fail(ctx, req, res, mapped, route);
+  });
+  res.once('close', () => {
+    clearTimeout(headerTimer);
+    if (!res.writableFinished) upReq.destroy();
+  });
+  if (hasBody(req)) {
+    req.pipe(upReq);
+  } else {
+    req.resume();
+    upReq.end();
   }
 }
+
 /** Whether the request carries a body to stream (RFC 9112 §6.3: Transfer-Encoding or a non-zero Content-Length). */
 function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');

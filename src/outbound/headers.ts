@@ -60,15 +60,17 @@ function endToEnd(raw: RawHeaders): RawHeaders {
  * The headers sent upstream: end-to-end headers only, without the routing
  * header, with the upstream's Host, the client appended to X-Forwarded-For,
  * and the token in the auth header (replacing whatever the client sent there).
- * No hop-by-hop header at all: the upstream client frames the body itself
- * (`Content-Length` as the client sent it, else chunked whatever the method)
- * and, for an upgrade, writes the Connection/Upgrade pair from `upgradeTo`.
+ * A chunked request body is re-chunked on this hop (whatever the method).
+ * For a WebSocket handshake the Connection/Upgrade pair is kept.
  */
-export function upstreamHeaders(req: IncomingMessage, route: Route, token: Secret, inject: InjectOptions): RawHeaders {
+export function upstreamHeaders(req: IncomingMessage, route: Route, token: Secret, inject: InjectOptions, upgrade = false): RawHeaders {
   const raw = req.rawHeaders;
   const named = connectionNamed(raw);
   const out: RawHeaders = [];
   let forwardedFor: string | undefined;
+  let upgradeTo = '';
+  let chunked = false;
+  let sized = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     const value = raw[i + 1];
@@ -76,6 +78,9 @@ export function upstreamHeaders(req: IncomingMessage, route: Route, token: Secre
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       continue;
     }
+    if (name === 'transfer-encoding') chunked = true;
+    else if (name === 'content-length') sized = true;
+    else if (name === 'upgrade') upgradeTo = value;
     if (HOP_BY_HOP.has(name) || name === 'host' || name === 'expect' || name === inject.authHeader || name === route.strip) continue;
     if (named.length > 0 && named.includes(name)) continue;
     out.push(raw[i], value);
@@ -83,22 +88,13 @@ export function upstreamHeaders(req: IncomingMessage, route: Route, token: Secre
   out.push('host', route.target.authority);
   const client = req.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   if (client) out.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
+  if (chunked && !sized) out.push('transfer-encoding', 'chunked');
   out.push(inject.authHeader, inject.authScheme ? `${inject.authScheme} ${token.reveal()}` : token.reveal());
+  if (upgrade) out.push('connection', 'Upgrade', 'upgrade', upgradeTo);
   return out;
 }
 
-/** The protocol a client asks to upgrade to (`Upgrade` header), or undefined. */
-export function upgradeTo(req: IncomingMessage): string | undefined {
-  const value = req.headers.upgrade;
-  return value ? value : undefined;
-}
-
-/**
- * The upstream response's headers as relayed to the client: undici's raw
- * name/value buffers as strings (latin1, byte for byte), hop-by-hop ones dropped.
- */
-export function downstreamHeaders(raw: Buffer[]): RawHeaders {
-  const strings: RawHeaders = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) strings[i] = raw[i].toString('latin1');
-  return endToEnd(strings);
+/** The upstream response's headers as relayed to the client. */
+export function downstreamHeaders(raw: RawHeaders): RawHeaders {
+  return endToEnd(raw);
 }

@@ -9,8 +9,6 @@ export interface Route {
   target: UpstreamHost;
   /** The port to connect to (the scheme's default when the host named none). */
   port: number;
-  /** `scheme://host:port`: the upstream client's pool key. */
-  origin: string;
   audiences: string[];
   /** Request header to drop before forwarding (the routing header), if any. */
   strip?: string;
@@ -55,9 +53,7 @@ export class Router {
   }
 
   #route(target: UpstreamHost): Route {
-    const port = target.port ?? this.#defaultPort;
-    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-    return { scheme: this.#s.upstreamScheme, target, port, origin: `${this.#s.upstreamScheme}://${host}:${port}`, audiences: this.#audiences(target) };
+    return { scheme: this.#s.upstreamScheme, target, port: target.port ?? this.#defaultPort, audiences: this.#audiences(target) };
   }
 
   #audiences(target: UpstreamHost): string[] {

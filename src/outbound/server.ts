@@ -6,19 +6,16 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../config/errors';
 import type { Logger } from '../log/logger';
-import type { BodyBytes } from './buffer-collector';
 import { createForwarder, type ForwardContext } from './forward';
 import { createOutboundMetrics } from './metrics';
 import { Router } from './route';
 import type { OutboundSettings } from './settings';
 import type { TokenSource } from './token-source';
 import { createUpgrader } from './upgrade';
-import { Upstream } from './upstream';
+import { UpstreamAgents } from './upstream';
 
 export interface OutboundProxyDeps {
   tokens: TokenSource;
-  /** Told of relayed body bytes (the CLI's buffer collector). */
-  bodyBytes?: BodyBytes;
   registry: Registry;
   logger: Logger;
 }
@@ -37,16 +34,15 @@ export interface OutboundProxy {
 /** Starts the proxy listener (HTTPS when TLS files are set) on `settings.listen`. */
 export async function startOutboundProxy(settings: OutboundSettings, deps: OutboundProxyDeps): Promise<OutboundProxy> {
   const router = new Router(settings);
-  const upstream = new Upstream(settings.upstreamCaFile);
+  const agents = new UpstreamAgents(settings.upstreamCaFile);
   const ctx: ForwardContext = {
     router,
     tokens: deps.tokens,
-    upstream,
+    agents,
     metrics: createOutboundMetrics(deps.registry),
     logger: deps.logger,
     inject: { authHeader: settings.authHeader, authScheme: settings.authScheme },
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
-    bodyBytes: deps.bodyBytes,
   };
   const server = settings.tls ? https.createServer(tlsOptions(settings.tls)) : http.createServer();
   server.keepAliveTimeout = 65_000;
@@ -79,7 +75,7 @@ export async function startOutboundProxy(settings: OutboundSettings, deps: Outbo
       }
       for (const socket of joined) socket.destroy();
       await closed;
-      await upstream.close();
+      agents.close();
     },
   };
 }

@@ -1,36 +1,22 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import type { Agent as AgentType, Dispatcher } from 'undici';
 import { ConfigError } from '../config/errors';
+import { OutboundError } from './errors';
 import type { RawHeaders } from './headers';
 import type { Route } from './route';
-
-/**
- * undici's Agent alone: `require('undici')` loads fetch, WebSocket, caches and
- * mocks as well, 8 MiB more RSS (58.6 against 50.4 MiB in a bare `node`), and
- * the proxy's streaming bound is 100 MB.
- */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const Agent = require('undici/lib/dispatcher/agent') as typeof AgentType;
 
 /** Time allowed to open a TCP (and TLS) connection upstream, as in aws-outbound-jwt-proxy. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-/**
- * The proxy's HTTP/1.1 client: one undici `Agent`, a keep-alive connection
- * pool per upstream origin (as many connections as requests in flight, reused
- * for as long as the upstream's `Keep-Alive` hint allows, else 4 s idle), with
- * the custom CA bundle when one is configured. undici's own response timeouts
- * are off: the forwarder times the response headers itself, from the end of
- * the request body (undici's headers timer runs while a slow upload is still
- * being sent), and a response body may take as long as it takes, as with
- * node:http and aws-outbound-jwt-proxy.
- */
-export class Upstream {
-  readonly #agent: AgentType;
+/** Connection pools for upstream requests, with the custom CA bundle when one is configured. */
+export class UpstreamAgents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+  readonly #ca?: string[];
 
   constructor(caFile?: string) {
-    let ca: string[] | undefined;
     if (caFile) {
       let pem: string;
       try {
@@ -39,25 +25,42 @@ export class Upstream {
         throw new ConfigError('UPSTREAM_CA_FILE', `cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
       if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('UPSTREAM_CA_FILE', `${caFile} holds no PEM certificate`);
-      ca = [...rootCertificates, pem];
+      this.#ca = [...rootCertificates, pem];
     }
-    this.#agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS, ca }, headersTimeout: 0, bodyTimeout: 0 });
+    this.http = new http.Agent({ keepAlive: true, maxFreeSockets: 256 });
+    this.https = new https.Agent({ keepAlive: true, maxFreeSockets: 256, ca: this.#ca });
   }
 
   /**
-   * Sends a request to the route's upstream; `handler` gets the response (or
-   * the failure) through undici's handler callbacks. `headers` must hold no
-   * hop-by-hop header (undici refuses them); `upgrade` asks for that protocol
-   * (undici writes the Connection/Upgrade pair and hands over the socket on 101).
-   * A connection not open within CONNECT_TIMEOUT_MS fails with
-   * `UND_ERR_CONNECT_TIMEOUT`.
+   * Starts a request to the route's upstream. `fresh` asks for a connection of
+   * its own (WebSocket upgrades). A connection not open within
+   * CONNECT_TIMEOUT_MS fails the request with a timeout.
    */
-  dispatch(route: Route, method: string, path: string, headers: RawHeaders, body: NodeJS.ReadableStream | null, handler: Dispatcher.DispatchHandler, upgrade?: string): void {
-    this.#agent.dispatch({ origin: route.origin, method: method as Dispatcher.HttpMethod, path, headers, body: body as Dispatcher.DispatchOptions['body'], upgrade }, handler);
+  request(route: Route, method: string | undefined, path: string, headers: RawHeaders, fresh = false): http.ClientRequest {
+    const req =
+      route.scheme === 'https'
+        ? https.request({
+            method, path, headers, host: route.target.host, port: route.port, servername: serverName(route),
+            agent: fresh ? false : this.https, ca: fresh ? this.#ca : undefined,
+          })
+        : http.request({ method, path, headers, host: route.target.host, port: route.port, agent: fresh ? false : this.http });
+    req.once('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => req.destroy(new OutboundError('timeout', `no connection to ${route.target.authority} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      socket.once(route.scheme === 'https' ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+    return req;
   }
 
-  /** Closes every pooled connection. */
-  async close(): Promise<void> {
-    await this.#agent.destroy();
+  close(): void {
+    this.http.destroy();
+    this.https.destroy();
   }
+}
+
+/** SNI name: the host, unless it is an IP address (TLS forbids IP literals in SNI). */
+function serverName(route: Route): string | undefined {
+  const host = route.target.host;
+  return /^[\d.]+$/.test(host) || host.includes(':') ? undefined : host;
 }

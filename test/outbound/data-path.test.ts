@@ -25,7 +25,7 @@ function trickle(port: number, path: string, chunks: number, gapMs: number): Pro
   });
 }
 
-describe('outbound: the undici data path (what it changes)', () => {
+describe('outbound: data path (slow uploads, pipelining, keep-alive, Expect, HEAD, refused and silent upgrades)', () => {
   const fx = new OutboundFixture();
   before(() => fx.start());
   after(() => fx.close());
@@ -73,7 +73,7 @@ describe('outbound: the undici data path (what it changes)', () => {
     assert.equal(fx.upstream.connections - before, 1, '20 sequential requests, one upstream connection');
   });
 
-  it('Expect: 100-continue is answered by the proxy and not sent upstream (undici refuses it)', async () => {
+  it('Expect: 100-continue is answered by the proxy and not sent upstream', async () => {
     const { port } = await fx.proxy({ UPSTREAM_HOST: fx.upstream.host });
     const answer = await new Promise<{ status: number; body: string; continued: boolean }>((resolve, reject) => {
       let continued = false;
