@@ -1,23 +1,34 @@
 /**
  * `npm run bench:outbound`: requests through `imagegate outbound-proxy` against
- * the same loopback upstream directly, in one run, with wrk.
+ * the same loopback upstream reached directly and through three other proxies,
+ * all measured in one run, interleaved, with wrk:
+ *
+ *  - direct: the upstream itself (a node:http server in a process of its own);
+ *  - imagegate: the real CLI, compiled (`npm run build`, as the image runs it),
+ *    pinned to the upstream, tokens from the AWS stand-in (minted once, then
+ *    served from the cache);
+ *  - Go: `httputil.ReverseProxy` with aws-outbound-jwt-proxy's Transport
+ *    settings and a fixed bearer token (bench/go-reverse-proxy, standard
+ *    library only, built here with `go build` from Debian's golang-go);
+ *  - nginx: one worker, `proxy_pass` to an `upstream` block with `keepalive`,
+ *    `proxy_set_header Authorization` (config generated into a temp dir);
+ *  - bare Node: a 6-line node:http pass-through with no token, no header
+ *    handling and no metrics.
  *
  *  1. Saturation: 64 connections, 1 KiB and 64 KiB response bodies; requests/s
- *     and p99 (target: proxy ≥ 0.5× direct requests/s).
- *  2. Fixed rate, 1,000 requests/s (wrk has no rate option: a Lua `delay()` of
- *     10 ms on each of 10 connections); p99 (target: proxy adds ≤ 2 ms).
+ *     and p99. Targets: imagegate ≥ 1.2× Go and ≥ 0.5× nginx at both sizes.
+ *  2. Fixed rate, ~1,000 requests/s (wrk has no rate option: a Lua `delay()` of
+ *     10 ms on each of 10 connections); p99 added over direct. Target:
+ *     imagegate's ≤ Go's.
  *
- * The proxy is the real CLI, compiled (`npm run build`, as the image runs it),
- * as its own process, pinned to the upstream,
- * with tokens from the AWS stand-in (minted once, then served from the cache);
- * the upstream is a plain node:http server in a process of its own. A third
- * column is the floor for any Node proxy on the same machine: a 6-line
- * node:http pass-through with no token, no header handling and no metrics.
  * Each figure is the median of BENCH_OUTBOUND_ROUNDS (default 3) wrk runs of
- * BENCH_OUTBOUND_SECONDS (default 4), the targets interleaved.
+ * BENCH_OUTBOUND_SECONDS (default 4), the targets interleaved in every round.
+ * Extra environment for the imagegate process: BENCH_OUTBOUND_IMAGEGATE_ENV
+ * (`K=V,K=V`), for experiments.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsStandIn } from '../test/aws';
@@ -58,8 +69,8 @@ interface WrkResult {
 }
 
 /** Starts a child and resolves with the first stdout/stderr line matching `ready`. */
-function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, stream: 'stdout' | 'stderr'): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, stream: 'stdout' | 'stderr', command = process.execPath): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 30_000);
     let text = '';
@@ -109,18 +120,96 @@ function table(headers: string[], rows: (string | number)[][]): string {
   return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map((r) => line(r.map(String)))].join('\n');
 }
 
+/** A fixed token as long as the RS256 JWTs imagegate sends (~900 bytes), for the Go proxy and nginx. */
+const FIXED_TOKEN = 'eyJ' + 'a'.repeat(900);
+
+/** Builds bench/go-reverse-proxy with Debian's golang-go (GOPATH mode, standard library only). */
+function buildGoProxy(dir: string): string {
+  const out = join(dir, 'go-reverse-proxy');
+  const build = spawnSync('go', ['build', '-o', out, '.'], {
+    cwd: join(ROOT, 'bench', 'go-reverse-proxy'),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? dir, GO111MODULE: 'off', GOPATH: join(dir, 'gopath'), GOFLAGS: '' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (build.status !== 0) throw new Error(`go build failed (is golang-go installed?):\n${build.stderr || build.error?.message}`);
+  return out;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** nginx (nginx-light), one worker, keep-alive upstream block, the token set as a header; config in `dir`. */
+async function startNginx(dir: string, upstreamPort: string): Promise<{ child: ChildProcess; host: string }> {
+  const port = await freePort();
+  const temp = join(dir, 'nginx-temp');
+  mkdirSync(temp, { recursive: true });
+  chmodSync(dir, 0o755);
+  chmodSync(temp, 0o777);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'nginx-error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${temp}/body;
+  proxy_temp_path ${temp}/proxy;
+  fastcgi_temp_path ${temp}/fastcgi;
+  uwsgi_temp_path ${temp}/uwsgi;
+  scgi_temp_path ${temp}/scgi;
+  upstream bench_upstream {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://bench_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer ${FIXED_TOKEN}";
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-c', conf, '-p', dir, '-e', join(dir, 'nginx-error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const host = `127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode} (is nginx-light installed?)`);
+    const ok = await fetch(`http://${host}/?bytes=1`).then((r) => r.status === 200, () => false);
+    if (ok) return { child, host };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('nginx did not answer within 10 s');
+}
+
+const NAMES = ['direct', 'imagegate', 'Go ReverseProxy', 'nginx', 'bare Node'] as const;
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-outbound-'));
   const script = join(dir, 'rate.lua');
   writeFileSync(script, '-- 10 connections x one request per 10 ms = 1,000 requests/s\nfunction delay()\n  return 10\nend\n');
   const aws = await AwsStandIn.start();
   const children: ChildProcess[] = [];
+  let stopNginx = async () => undefined as void;
   try {
     const upstream = await startChild(['-e', UPSTREAM], { PATH: process.env.PATH }, /^(\d+)\n/, 'stdout');
     children.push(upstream.child);
-    const upstreamHost = `127.0.0.1:${upstream.match[1]}`;
+    const upstreamPort = upstream.match[1];
+    const upstreamHost = `127.0.0.1:${upstreamPort}`;
     const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`npm run build failed:\n${(build.stdout + build.stderr).slice(-2000)}`);
+    const extra = Object.fromEntries((process.env.BENCH_OUTBOUND_IMAGEGATE_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
     const proxy = await startChild(
       ['dist/src/cli/main.js', 'outbound-proxy'],
       {
@@ -130,51 +219,66 @@ async function main(): Promise<void> {
         UPSTREAM_SCHEME: 'http',
         LISTEN_ADDR: '127.0.0.1:0',
         METRICS_LISTEN_ADDR: '127.0.0.1:0',
+        ...extra,
       },
       /"listen":"[^"]*:(\d+)"/,
       'stderr',
     );
     children.push(proxy.child);
     const proxyHost = `127.0.0.1:${proxy.match[1]}`;
-    const minimal = await startChild(['-e', MINIMAL_PROXY(upstream.match[1])], { PATH: process.env.PATH }, /^(\d+)\n/, 'stdout');
+    const goBinary = buildGoProxy(dir);
+    const go = await startChild(['-upstream', upstreamHost, '-token', FIXED_TOKEN], { PATH: process.env.PATH }, /^(\d+)\n/, 'stdout', goBinary);
+    children.push(go.child);
+    const goHost = `127.0.0.1:${go.match[1]}`;
+    const nginx = await startNginx(dir, upstreamPort);
+    stopNginx = () => new Promise<void>((resolve) => {
+      if (nginx.child.exitCode !== null) return resolve();
+      nginx.child.once('exit', () => resolve());
+      nginx.child.kill('SIGTERM'); // the master ends its worker; SIGKILL would orphan it
+    });
+    const minimal = await startChild(['-e', MINIMAL_PROXY(upstreamPort)], { PATH: process.env.PATH }, /^(\d+)\n/, 'stdout');
     children.push(minimal.child);
     const minimalHost = `127.0.0.1:${minimal.match[1]}`;
-    const warm = await fetch(`http://${proxyHost}/?bytes=1`);
-    if (warm.status !== 200) throw new Error(`proxy warm-up answered ${warm.status}`);
+    for (const host of [proxyHost, goHost, minimalHost]) {
+      const warm = await fetch(`http://${host}/?bytes=1`);
+      if (warm.status !== 200) throw new Error(`${host} warm-up answered ${warm.status}`);
+    }
+    const hosts = [upstreamHost, proxyHost, goHost, nginx.host, minimalHost];
 
     const saturation: (string | number)[][] = [];
     const fixed: (string | number)[][] = [];
     const verdicts: string[] = [];
+    const verdict = (what: string, value: number, target: number, atLeast: boolean, unit = '×') =>
+      verdicts.push(`${what}: ${value.toFixed(2)}${unit} (target ${atLeast ? '≥' : '≤'} ${target.toFixed(2)}${unit}) ${(atLeast ? value >= target : value <= target) ? 'MET' : `MISSED by ${Math.abs(value - target).toFixed(2)}${unit}`}`);
     for (const bytes of BODIES) {
       const label = `${bytes / 1024} KiB`;
-      const urls = [upstreamHost, minimalHost, proxyHost].map((host) => `http://${host}/?bytes=${bytes}`);
-      const [direct, floor, through] = interleaved(urls, 64);
-      const ratio = through.rps / direct.rps;
+      const urls = hosts.map((host) => `http://${host}/?bytes=${bytes}`);
+      const [direct, ig, goRun, ng, bare] = interleaved(urls, 64);
       saturation.push([
-        label, direct.rps.toFixed(0), floor.rps.toFixed(0), through.rps.toFixed(0), ratio.toFixed(2), (floor.rps / direct.rps).toFixed(2),
-        direct.p99Ms.toFixed(2), floor.p99Ms.toFixed(2), through.p99Ms.toFixed(2), direct.errors + floor.errors + through.errors,
+        label, ...[direct, ig, goRun, ng, bare].map((r) => r.rps.toFixed(0)),
+        (ig.rps / goRun.rps).toFixed(2), (ig.rps / ng.rps).toFixed(2), (ig.rps / direct.rps).toFixed(2),
+        ...[direct, ig, goRun, ng, bare].map((r) => r.p99Ms.toFixed(2)), [direct, ig, goRun, ng, bare].reduce((n, r) => n + r.errors, 0),
       ]);
-      verdicts.push(`${label} saturation: proxy/direct ${ratio.toFixed(2)} (target ≥ 0.50) ${ratio >= 0.5 ? 'MET' : 'MISSED'}; a bare Node pass-through reaches ${(floor.rps / direct.rps).toFixed(2)}`);
+      verdict(`${label} saturation, imagegate / Go`, ig.rps / goRun.rps, 1.2, true);
+      verdict(`${label} saturation, imagegate / nginx`, ig.rps / ng.rps, 0.5, true);
 
-      const [directRate, floorRate, throughRate] = interleaved(urls, 10, script);
-      const added = throughRate.p99Ms - directRate.p99Ms;
-      fixed.push([
-        label, directRate.rps.toFixed(0), throughRate.rps.toFixed(0), directRate.p99Ms.toFixed(2), floorRate.p99Ms.toFixed(2), throughRate.p99Ms.toFixed(2),
-        added.toFixed(2), directRate.errors + floorRate.errors + throughRate.errors,
-      ]);
-      verdicts.push(`${label} at ~1,000 req/s: added p99 ${added.toFixed(2)} ms (target ≤ 2 ms) ${added <= 2 ? 'MET' : 'MISSED'}; bare Node pass-through adds ${(floorRate.p99Ms - directRate.p99Ms).toFixed(2)} ms`);
+      const rate = interleaved(urls, 10, script);
+      const added = rate.map((r) => r.p99Ms - rate[0].p99Ms);
+      fixed.push([label, ...rate.map((r) => r.rps.toFixed(0)), ...rate.map((r) => r.p99Ms.toFixed(2)), ...added.slice(1).map((a) => a.toFixed(2)), rate.reduce((n, r) => n + r.errors, 0)]);
+      verdict(`${label} at ~1,000 req/s, imagegate added p99 vs Go's (${added[2].toFixed(2)} ms)`, added[1], added[2], false, ' ms');
     }
     const stsCalls = aws.calls('sts:GetWebIdentityToken');
 
-    console.log(`\noutbound proxy vs direct (wrk, median of ${ROUNDS} interleaved ${SECONDS}s runs, 2 threads; one machine, ${process.arch}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
-    console.log('Saturation, 64 connections');
-    console.log(table(['body', 'direct req/s', 'bare node req/s', 'imagegate req/s', 'imagegate/direct', 'bare/direct', 'direct p99 ms', 'bare p99 ms', 'imagegate p99 ms', 'errors'], saturation));
+    console.log(`\noutbound proxies vs direct (wrk, median of ${ROUNDS} interleaved ${SECONDS}s runs, 2 threads; one machine, ${process.arch}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
+    console.log('Saturation, 64 connections (req/s, p99 ms)');
+    console.log(table(['body', ...NAMES.map((n) => `${n} req/s`), 'imagegate/Go', 'imagegate/nginx', 'imagegate/direct', ...NAMES.map((n) => `${n} p99`), 'errors'], saturation));
     console.log('\nFixed rate (10 connections × 1 request / 10 ms)');
-    console.log(table(['body', 'direct req/s', 'imagegate req/s', 'direct p99 ms', 'bare p99 ms', 'imagegate p99 ms', 'imagegate added p99 ms', 'errors'], fixed));
+    console.log(table(['body', ...NAMES.map((n) => `${n} req/s`), ...NAMES.map((n) => `${n} p99 ms`), ...NAMES.slice(1).map((n) => `${n} added p99`), 'errors'], fixed));
     console.log(`\nSTS GetWebIdentityToken calls during the run: ${stsCalls}`);
     console.log(verdicts.map((v) => `- ${v}`).join('\n'));
   } finally {
     for (const child of children) child.kill('SIGKILL');
+    await stopNginx();
     await aws.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,7 +14,8 @@ function metric<M>(registry: Registry, name: string, make: () => M): M {
 /**
  * Registers the credential metrics on `registry` and returns the cache
  * observer that feeds them: tokens minted, cache hits and misses, AWS errors
- * by code (labelled by provider), and seconds until expiry per cache key.
+ * by code, requests held back by the backoff after a failure (labelled by
+ * provider), and seconds until expiry per cache key.
  */
 export function credentialMetrics(registry: Registry, cache: () => TokenCache | undefined): CacheObserver {
   const minted = metric(registry, 'imagegate_credentials_tokens_minted_total', () =>
@@ -25,6 +26,13 @@ export function credentialMetrics(registry: Registry, cache: () => TokenCache | 
     new Counter({ name: 'imagegate_credentials_cache_misses_total', help: 'Token cache misses by provider', labelNames: ['provider'], registers: [registry] }));
   const errors = metric(registry, 'imagegate_credentials_aws_errors_total', () =>
     new Counter({ name: 'imagegate_credentials_aws_errors_total', help: 'Failed mints by provider and AWS error code', labelNames: ['provider', 'code'], registers: [registry] }));
+  const held = metric(registry, 'imagegate_credentials_backoff_held_total', () =>
+    new Counter({
+      name: 'imagegate_credentials_backoff_held_total',
+      help: 'Token requests with no valid token answered with the last failure during its backoff period, without an AWS call, by provider',
+      labelNames: ['provider'],
+      registers: [registry],
+    }));
   metric(registry, 'imagegate_credentials_token_expiry_seconds', () =>
     new Gauge({
       name: 'imagegate_credentials_token_expiry_seconds',
@@ -42,5 +50,6 @@ export function credentialMetrics(registry: Registry, cache: () => TokenCache | 
     minted: (key) => minted.inc({ provider: providerOf(key) }),
     failed: (key, err) => errors.inc({ provider: providerOf(key), code: awsErrorCode(err) }),
     evicted: () => undefined,
+    held: (key) => held.inc({ provider: providerOf(key) }),
   };
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { systemClock, type Clock, type Timer } from './clock';
 
 /** A minted token and when it stops being valid. */
@@ -20,6 +21,8 @@ export interface CacheObserver {
   minted(key: string): void;
   failed(key: string, err: unknown): void;
   evicted(key: string): void;
+  /** A caller found no valid token while the key was held back after a failed mint, and got that failure again without a call to AWS. */
+  held?(key: string): void;
 }
 
 export interface TokenCacheOptions {
@@ -32,6 +35,12 @@ export interface TokenCacheOptions {
   backoffInitialMs?: number;
   /** Longest retry delay. Default 5 min. */
   backoffMaxMs?: number;
+  /**
+   * Longest time callers of a key with no valid token are answered with its
+   * last failure instead of a new mint (the same backoff series, capped here,
+   * so that a recovered AWS is noticed soon). Default 30 s.
+   */
+  holdMaxMs?: number;
   /** Default Math.random. */
   random?: () => number;
   observer?: CacheObserver;
@@ -47,8 +56,14 @@ interface Entry {
   used: boolean;
   failures: number;
   retryAt: number;
+  /** The last mint's failure and until when callers without a valid token get it again instead of a new mint. */
+  lastError?: unknown;
+  holdUntil: number;
   timer?: Timer;
 }
+
+/** Set while a `retryNow` callback runs: its gets ignore the hold. */
+const retrying = new AsyncLocalStorage<true>();
 
 /**
  * The one cache in front of every token source (ECR tokens, STS JWTs, assumed
@@ -56,8 +71,12 @@ interface Entry {
  * jitter, so that after warm-up no caller waits on AWS; concurrent misses share
  * one mint; when a refresh fails the still-valid token keeps being served and
  * the refresh is retried with capped exponential backoff; an expired token is
- * never served. Keys the callers stop asking for are not refreshed again and
- * are forgotten when their token expires; the number of keys is bounded.
+ * never served. When a key has no valid token and its last mint failed, callers
+ * get that failure again, without a call to AWS, until the backoff period ends
+ * (negative caching: one mint per period per key however the callers arrive,
+ * concurrently or one after another). Keys the callers stop asking for are not
+ * refreshed again and are forgotten when their token expires; the number of
+ * keys is bounded.
  */
 export class TokenCache {
   private readonly entries = new Map<string, Entry>();
@@ -87,14 +106,27 @@ export class TokenCache {
     }
     this.options.observer?.miss(key);
     if (!entry) {
-      entry = { refreshAt: 0, mint, policy, used: true, failures: 0, retryAt: 0 };
+      entry = { refreshAt: 0, mint, policy, used: true, failures: 0, retryAt: 0, holdUntil: 0 };
       this.insert(key, entry);
+    }
+    if (!entry.inflight && entry.lastError !== undefined && now < entry.holdUntil && !retrying.getStore()) {
+      this.options.observer?.held?.(key);
+      throw entry.lastError;
     }
     entry.mint = mint;
     entry.policy = policy;
     entry.used = true;
     const minted = await this.refresh(key, entry);
     return minted.value as T;
+  }
+
+  /**
+   * Runs `fn` with the hold lifted for the gets it makes: a key with no valid
+   * token is minted now even inside its backoff period. For probes whose rate
+   * is bounded by their caller (a readiness check), never for request traffic.
+   */
+  retryNow<T>(fn: () => Promise<T>): Promise<T> {
+    return retrying.run(true, fn);
   }
 
   /** When the token for each key expires (epoch ms), for the expiry gauge. */
@@ -141,6 +173,8 @@ export class TokenCache {
     entry.refreshAt = minted.expiresAt - skew - jitter;
     entry.failures = 0;
     entry.retryAt = 0;
+    entry.lastError = undefined;
+    entry.holdUntil = 0;
     entry.used = false;
     this.options.observer?.minted(key);
     this.schedule(key, entry, entry.refreshAt);
@@ -152,6 +186,8 @@ export class TokenCache {
     const backoff = Math.min(this.options.backoffMaxMs ?? 300_000, initial * 2 ** Math.min(entry.failures - 1, 30));
     const jitter = (this.options.random ?? Math.random)() * (this.options.jitter ?? 0.2) * backoff;
     entry.retryAt = this.clock.now() + backoff - jitter;
+    entry.lastError = err;
+    entry.holdUntil = this.clock.now() + Math.min(backoff - jitter, this.options.holdMaxMs ?? 30_000);
     this.options.observer?.failed(key, err);
     if (entry.token && entry.token.expiresAt > this.clock.now()) this.schedule(key, entry, Math.min(entry.retryAt, entry.token.expiresAt));
   }

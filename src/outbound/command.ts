@@ -42,7 +42,7 @@ export const outboundProxyCommand: Command = {
             registry,
             probes: {
               '/healthz': () => true,
-              '/readyz': async () => (fixed ? (await tokens.get(fixed), true) : true),
+              '/readyz': async () => (fixed ? (await tokens.probe(fixed), true) : true),
             },
           })
         : undefined;

@@ -100,6 +100,7 @@ export type SettingsOrHelp = { settings: OutboundSettings } | { help: string };
 
 /** Loads and validates the settings; a problem throws a ConfigError naming the flag or variable. */
 export function loadSettings(argv: string[], env: NodeJS.ProcessEnv = process.env): SettingsOrHelp {
+  if (argv.some((a) => a === '--help' || a === '-h')) return { help: helpOnly() };
   const normalized = normalizeBooleans(argv);
   let loaded;
   try {
@@ -115,6 +116,11 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw new ConfigError(name, problem);
   };
   return { settings: crossCheck(loaded.config, fail) };
+}
+
+/** The help text, from the defaults alone: `--help` never reads or validates the environment or the other flags. */
+function helpOnly(): string {
+  return loadConfig({ command: 'outbound-proxy', schema, bindings, argv: ['--help'], env: {}, defaults, configEnv: '' }).help;
 }
 
 function crossCheck(raw: Raw, fail: (path: string, problem: string, like?: string) => never): OutboundSettings {

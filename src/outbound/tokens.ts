@@ -7,6 +7,12 @@ import type { TokenSource } from './token-source';
 /** The proxy's token source and its lifecycle. */
 export interface StsTokens {
   get: TokenSource;
+  /**
+   * As `get`, but a key held back after a failed mint (no valid token, inside
+   * its backoff period) is minted now: for the readiness probe, whose rate the
+   * kubelet bounds; requests use `get`.
+   */
+  probe: TokenSource;
   /** Stops background refreshes and releases the SDK clients. */
   close(): Promise<void>;
 }
@@ -23,23 +29,27 @@ export interface StsTokenDeps {
  * `sts-jwt` minting code of src/credentials (one implementation with the image
  * service): background refresh with jitter TOKEN_REFRESH_SKEW before expiry,
  * one STS call per audience set however many requests wait, the still-valid
- * token served while STS fails, never an expired one.
+ * token served while STS fails, never an expired one; with no valid token, one
+ * STS call per backoff period (1 s doubling to 30 s) however requests arrive,
+ * the others answered with its failure.
  */
 export function createStsTokenSource(settings: OutboundSettings, deps: StsTokenDeps): StsTokens {
   const creds = createCredentialServices({ aws: deps.aws, metrics: deps.registry });
   const tags = Object.keys(settings.tokenTags).length > 0 ? settings.tokenTags : undefined;
+  const get: TokenSource = async (audiences) => {
+    const minted = await creds.jwts.get({
+      audiences: [...audiences],
+      algorithm: settings.tokenSigningAlgorithm,
+      durationSeconds: settings.tokenDurationSeconds,
+      refreshSkewMs: settings.tokenRefreshSkewMs,
+      tags,
+      tagsSetting: 'TOKEN_TAGS',
+    });
+    return minted.token;
+  };
   return {
-    get: async (audiences) => {
-      const minted = await creds.jwts.get({
-        audiences: [...audiences],
-        algorithm: settings.tokenSigningAlgorithm,
-        durationSeconds: settings.tokenDurationSeconds,
-        refreshSkewMs: settings.tokenRefreshSkewMs,
-        tags,
-        tagsSetting: 'TOKEN_TAGS',
-      });
-      return minted.token;
-    },
+    get,
+    probe: (audiences) => creds.cache.retryNow(() => get(audiences)),
     close: async () => creds.close(),
   };
 }

@@ -80,7 +80,41 @@ describe('token cache (fake clock)', () => {
     await clock.advance(1);
     await assert.rejects(cache.get('k', mint, { skewMs: 5 * MIN }), /AWS is down/);
     state.failing = false;
+    await clock.advance(8000); // the hold after the last failure (backoffMaxMs)
     assert.equal(await cache.get('k', mint, { skewMs: 5 * MIN }), `token-${state.calls}`);
+  });
+
+  it('with no valid token, one mint per backoff period however the callers arrive (negative caching)', async () => {
+    const held: string[] = [];
+    const observed = new TokenCache({
+      clock, jitter: 0, random: () => 0, backoffInitialMs: 1000, backoffMaxMs: 60_000, holdMaxMs: 4000,
+      observer: { hit: () => undefined, miss: () => undefined, minted: () => undefined, failed: () => undefined, evicted: () => undefined, held: (k) => held.push(k) },
+    });
+    try {
+      const { mint, state } = fakeMint(clock, 60 * MIN);
+      state.failing = true;
+      for (let i = 0; i < 20; i++) await assert.rejects(observed.get('k', mint), /AWS is down/);
+      assert.equal(state.calls, 1, '20 sequential callers, one mint');
+      assert.equal(held.length, 19);
+      await Promise.all(Array.from({ length: 20 }, () => assert.rejects(observed.get('k', mint), /AWS is down/)));
+      assert.equal(state.calls, 1, '20 concurrent callers in the same period, still one mint');
+      const times: number[] = [];
+      const start = clock.now();
+      for (let step = 0; step < 40; step++) {
+        const before = state.calls;
+        await observed.get('k', mint).catch(() => undefined);
+        if (state.calls > before) times.push(clock.now() - start);
+        await clock.advance(500);
+      }
+      assert.deepEqual(times, [1000, 3000, 7000, 11_000, 15_000, 19_000], 'backoff 1 s, 2 s, 4 s, then the 4 s cap');
+      assert.equal(await observed.get('other', fakeMint(clock, 60 * MIN).mint), 'token-1', 'other keys are not held');
+      state.failing = false;
+      await assert.rejects(observed.get('k', mint), /AWS is down/, 'still held');
+      assert.equal(await observed.retryNow(() => observed.get('k', mint)), `token-${state.calls}`, 'retryNow lifts the hold');
+      assert.equal(await observed.get('k', mint), `token-${state.calls}`);
+    } finally {
+      observed.close();
+    }
   });
 
   it('retries failed refreshes with capped exponential backoff', async () => {

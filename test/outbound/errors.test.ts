@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../src/log/logger';
+import { startOutboundProxy } from '../../src/outbound/server';
+import { loadSettings } from '../../src/outbound/settings';
+import { createStsTokenSource } from '../../src/outbound/tokens';
+import { standInCredentials } from '../aws';
 import { echoed, OutboundFixture, send } from './support/fixture';
 
 /** Polls `check` every 50 ms for up to `ms`. */
@@ -64,6 +70,29 @@ describe('outbound: error paths', () => {
     assert.equal(third.status, 502);
     assert.equal(third.body.trim(), 'token unavailable');
     assert.equal(fx.upstream.calls.length, 0, 'an expired token is never sent');
+  });
+
+  it('STS throttling and no token: 20 sequential requests make one mint (its SDK retries included), not 60 calls', async function () {
+    this.timeout(60_000);
+    // As the CLI runs: the SDK's default three attempts per mint (the fixture's proxies use one).
+    const loaded = loadSettings([], { LISTEN_ADDR: '127.0.0.1:0', METRICS_ENABLED: 'false', UPSTREAM_SCHEME: 'http', UPSTREAM_HOST: fx.upstream.host, TOKEN_AUDIENCE: 'urn:throttled' });
+    if (!('settings' in loaded)) throw new Error('expected settings');
+    const registry = new Registry();
+    const tokens = createStsTokenSource(loaded.settings, { registry, aws: { region: 'eu-west-1', endpoints: { sts: fx.aws.url }, credentials: standInCredentials } });
+    const proxy = await startOutboundProxy(loaded.settings, { tokens: tokens.get, registry, logger: silentLogger });
+    try {
+      fx.aws.failRate(1, 'Throttling');
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) statuses.push((await send(proxy.address.port)).status);
+      assert.deepEqual([...new Set(statuses)], [502]);
+      assert.equal(fx.upstream.calls.length, 0);
+      assert.ok(fx.stsCalls() <= 3, `${fx.stsCalls()} GetWebIdentityToken calls`);
+      assert.match(await registry.metrics(), /imagegate_credentials_backoff_held_total\{provider="sts-jwt"\} 19/);
+    } finally {
+      fx.aws.failRate(0);
+      await proxy.close(1000);
+      await tokens.close();
+    }
   });
 
   it('upstream slower than UPSTREAM_TIMEOUT → 504', async () => {

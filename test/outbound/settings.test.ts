@@ -151,3 +151,24 @@ describe('outbound: invalid settings exit 2 with one line naming the setting (re
     });
   });
 });
+
+describe('outbound: --help never validates', () => {
+  const bad = { UPSTREAM_HOST: 'evil host/\u001b[31mpath', UPSTREAM_TIMEOUT: 'soon', METRICS_LISTEN_ADDR: ':8080' };
+
+  it('loadSettings returns the help text whatever the environment and the other flags hold', () => {
+    for (const argv of [['--help'], ['-h'], ['--upstream-timeout', 'never', '--help'], ['--metrics-enabled=maybe', '--help']]) {
+      const loaded = loadSettings(argv, bad);
+      assert.ok('help' in loaded, argv.join(' '));
+      assert.match(loaded.help, /--upstream-host VALUE/);
+      assert.ok(!loaded.help.includes('evil host'), 'the environment is not echoed');
+    }
+  });
+
+  it('the CLI prints help and exits 0 with a bad UPSTREAM_HOST, writing nothing to stderr', async function () {
+    this.timeout(60_000);
+    const { status, stderr } = await runCli(['--help'], bad);
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !/NodeVersionSupportWarning|^\(Use `node|AWS SDK|versions published|require node|To continue|security updates|More information/.test(l));
+    assert.equal(status, 0, stderr);
+    assert.deepEqual(lines, []);
+  });
+});

@@ -38,6 +38,8 @@ export class JwtCheckingUpstream {
   readonly calls: SeenCall[] = [];
   /** Request bodies that ended before their promised length (the client or a proxy went away). */
   aborted = 0;
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests). */
+  connections = 0;
   /** Audiences a token must name (any one of them). Set per test. */
   audiences: string[] = [];
   /** Header carrying the token, and its scheme (empty for a bare token). */
@@ -53,6 +55,7 @@ export class JwtCheckingUpstream {
     this.jwks = createRemoteJWKSet(new URL(options.jwksUrl));
     this.authHeader = options.authHeader ?? 'authorization';
     this.authScheme = options.authScheme ?? 'Bearer';
+    server.on('connection', () => (this.connections += 1));
     server.on('request', (req, res) => void this.handle(req, res));
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
   }
