@@ -11,6 +11,7 @@ import { Authorizer } from './access/authorizer';
 import { LoginLimiter } from './access/login-limiter';
 import { TokenIssuer } from './access/token-issuer';
 import type { AuthChain } from './auth/chain';
+import { createCaches } from './cache';
 import { createAuthChain } from './auth/chain';
 import type { RegistryConfig } from './config';
 import { createApp } from './http/app';
@@ -48,7 +49,8 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const ownCredentials = needsEcr && !deps.credentials ? createCredentialServices({ metrics: deps.registry }) : undefined;
   const credentials = deps.credentials ?? ownCredentials;
   const ecr: BuildEnv['ecr'] = credentials ? (url, options, setting) => fromEcr(credentials, url, options, setting, logger) : undefined;
-  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr });
+  const caches = await createCaches(config.cache, { baseDir: deps.baseDir, logger, registry: deps.registry });
+  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr, decorate: caches.decorate });
   const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
   const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, keyFile: config.token.keyFile && resolve(deps.baseDir, config.token.keyFile) });
   const limiter = new LoginLimiter({ windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient });
@@ -81,7 +83,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
-        await Promise.allSettled([router.close(), deps.chain ? Promise.resolve() : chain.close()]);
+        await Promise.allSettled([router.close(), caches.close(), deps.chain ? Promise.resolve() : chain.close()]);
         ownCredentials?.close();
       })();
       return closing;

@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryMetrics } from '../metrics';
 import type { UpstreamResponse } from '../upstream/upstream';
+import { FileBody } from '../cache/file-body';
 import { spliceBody } from './zero-copy';
 
 export interface RelayOptions {
@@ -34,8 +35,13 @@ export async function relay(res: Response, upstream: UpstreamResponse, options: 
     res.end();
     return;
   }
-  const count = (bytes: number, relay: 'splice' | 'stream') =>
+  const count = (bytes: number, relay: 'splice' | 'sendfile' | 'stream') =>
     options.metrics?.bytes.inc({ upstream: options.upstream, kind: options.kind, relay }, Math.max(0, bytes));
+  const sent = options.zeroCopy && upstream.body instanceof FileBody ? upstream.body.sendTo(res) : undefined;
+  if (sent) {
+    count(await sent, 'sendfile');
+    return;
+  }
   const spliced = options.zeroCopy && options.kind === 'blob' ? spliceBody(res, upstream.body, upstream.stallMs ?? 60_000) : undefined;
   if (spliced) {
     let moved = 0;

@@ -22,6 +22,7 @@ const MIN_BYTES = 256 * 1024;
 
 interface Addon {
   start(fromFd: number, toFd: number, length: number, stallMs: number, done: (error: string | null, moved: number) => void): () => void;
+  sendfile(fileFd: number, toFd: number, offset: number, length: number, done: (error: string | null, moved: number) => void): () => void;
 }
 
 /** The native relay, or why it cannot be used (printed once at start-up). */
@@ -91,6 +92,43 @@ export function spliceBody(res: Response, body: NodeJS.ReadableStream, stallMs: 
       throw err;
     } finally {
       upstream.destroy();
+    }
+  })();
+}
+
+/**
+ * Writes `length` bytes of an open file from `offset` (the body already
+ * announced by the status and headers set on `res`) with sendfile(2) on the
+ * native relay's thread, and resolves with the bytes written; or returns
+ * undefined, having touched nothing, when it does not apply (TLS, no add-on,
+ * a small body). The caller keeps `fd` open until the promise settles.
+ * Rejects, after the client connection is cut, when the client goes away or
+ * the file is shorter than announced.
+ */
+export function sendFile(res: Response, fd: number, offset: number, length: number): Promise<number> | undefined {
+  const client = res.socket;
+  const toFd = fdOf(client);
+  if (!zeroCopy.available || !(length >= MIN_BYTES) || toFd === undefined || (client as { _httpMessage?: unknown })._httpMessage !== res) return undefined;
+  const addon = zeroCopy.addon;
+  return (async () => {
+    try {
+      res.flushHeaders();
+      await flushed(client!, 60_000);
+      const moved = await new Promise<number>((done, fail) => {
+        const to = fdOf(client);
+        if (to !== toFd) return fail(new Error('zero-copy send: the client closed before the send started'));
+        const abort = addon.sendfile(fd, to, offset, length, (error, bytes) => {
+          client!.off('close', abort);
+          if (error) fail(new Error(`zero-copy send: ${error}`));
+          else done(bytes);
+        });
+        client!.once('close', abort);
+      });
+      res.end();
+      return moved;
+    } catch (err) {
+      res.destroy();
+      throw err;
     }
   })();
 }

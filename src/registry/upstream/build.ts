@@ -10,6 +10,7 @@ import { createAgents } from './http-client';
 import { HttpUpstream } from './http-upstream';
 import { ManifestCache, type ManifestCacheOptions } from './manifest-cache';
 import { type Route, UpstreamRouter } from './router';
+import type { Upstream } from './upstream';
 import { UpstreamAuth } from './upstream-auth';
 
 export interface BuildEnv {
@@ -20,6 +21,8 @@ export interface BuildEnv {
   /** Builds ECR credentials for an upstream (the shared credential services); absent when not available. */
   ecr?: (url: URL, options: EcrUpstreamOptions, setting: string) => UpstreamCredentials;
   env?: NodeJS.ProcessEnv;
+  /** Wraps each upstream (behind its manifest cache) in further decorators: the pull-through caches. */
+  decorate?: (upstream: Upstream) => Upstream;
 }
 
 /**
@@ -42,7 +45,8 @@ export function buildRouter(upstreams: UpstreamConfig[], env: BuildEnv): Upstrea
     const credentials = credentialsFor(u.auth, url, `${path}.auth`, env);
     const auth = new UpstreamAuth({ upstream: u.name, registryUrl: url, credentials, agents, timeoutMs: u.timeout, realmHosts: u.realmHosts });
     const http = new HttpUpstream({ name: u.name, url, timeoutMs: u.timeout, redirects: u.redirects, auth, agents, metrics: env.metrics });
-    return { prefix: u.prefix, repositoryPrefix: u.repositoryPrefix, upstream: new ManifestCache(http, { ...env.cache, metrics: env.metrics }) };
+    const cached = new ManifestCache(http, { ...env.cache, metrics: env.metrics });
+    return { prefix: u.prefix, repositoryPrefix: u.repositoryPrefix, upstream: env.decorate ? env.decorate(cached) : cached };
   });
   return new UpstreamRouter(routes);
 }
