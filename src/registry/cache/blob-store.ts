@@ -147,7 +147,12 @@ export class BlobStore {
         hash.update(chunk);
         metrics?.bytes.inc({ source: 'upstream' }, chunk.length);
         try {
-          await handle.write(chunk, 0, chunk.length, fill.written);
+          // A nearly full disk writes short before it fails: only whole chunks count as written.
+          for (let done = 0; done < chunk.length; ) {
+            const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, fill.written + done);
+            if (bytesWritten === 0) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+            done += bytesWritten;
+          }
         } catch (err) {
           diskError = err as Error;
           break;
