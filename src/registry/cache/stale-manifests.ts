@@ -17,62 +17,83 @@ export interface StaleManifestOptions {
 }
 
 interface Kept {
-  body: Buffer;
   headers: Record<string, string>;
   fetchedAt: number;
 }
 
+interface Body {
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
 /**
- * An Upstream in front of an Upstream that keeps the last manifest each tag
- * resolved to (with its digest), and answers with it for up to `maxStaleMs`
- * when the upstream is unreachable, times out, or answers 429 or 5xx — with
- * `Warning: 110 - "Response is Stale"`. A manifest by digest that such a tag
- * answer held is served during the failure too (content by digest cannot be
- * stale). Any other error (unknown, denied) is passed on: only an outage
- * turns into a stale answer. Everything else passes straight through.
+ * An Upstream in front of an Upstream that remembers what each tag last
+ * resolved to (its headers, digest included, from a GET or a HEAD) and the
+ * manifests it fetched by GET, and answers from them for up to `maxStaleMs`
+ * when the upstream is unreachable, times out, or answers 429 or 5xx, with
+ * `Warning: 110 - "Response is Stale"`. A manifest by digest it holds is
+ * served during the failure too (content by digest cannot be stale). Any
+ * other error (unknown, denied) is passed on: only an outage turns into a
+ * stale answer. Everything else passes straight through.
  */
 export class StaleManifests implements Upstream {
   readonly name: string;
-  readonly #byTag: LRUCache<string, Kept>;
-  readonly #byDigest: LRUCache<string, Kept>;
+  readonly #tags: LRUCache<string, Kept>;
+  readonly #bodies: LRUCache<string, Body>;
 
   constructor(
     private readonly inner: Upstream,
     private readonly options: StaleManifestOptions,
   ) {
     this.name = inner.name;
-    this.#byTag = new LRUCache({ max: options.maxEntries });
-    this.#byDigest = new LRUCache({ max: options.maxEntries });
+    this.#tags = new LRUCache({ max: options.maxEntries });
+    this.#bodies = new LRUCache({ max: options.maxEntries });
   }
 
   async fetch(request: UpstreamRequest): Promise<UpstreamResponse> {
     if (request.kind !== 'manifest') return this.inner.fetch(request);
     const byDigest = isDigest(request.reference);
-    const key = byDigest ? `${request.repository}@${request.reference}` : `${request.repository}:${request.reference}\n${request.accept.join(',')}`;
+    const tagKey = `${request.repository}:${request.reference}\n${request.accept.join(',')}`;
+    const now = (this.options.now ?? Date.now)();
     let res: UpstreamResponse;
     try {
       res = await this.inner.fetch(request);
     } catch (err) {
-      const kept = isOutage(err) ? (byDigest ? this.#byDigest : this.#byTag).get(key) : undefined;
-      const now = (this.options.now ?? Date.now)();
-      if (!kept || (!byDigest && now - kept.fetchedAt > this.options.maxStaleMs)) throw err;
+      if (!isOutage(err)) throw err;
+      const stale = this.#stale(request, byDigest, tagKey, now);
+      if (!stale) throw err;
       this.options.metrics?.staleServes.inc({ reason: (err as RegistryError).code === 'TOOMANYREQUESTS' ? 'ratelimited' : 'unavailable' });
-      const headers = byDigest ? { ...kept.headers } : { ...kept.headers, warning: '110 - "Response is Stale"' };
-      return { status: 200, headers, body: request.method === 'GET' ? Readable.from([kept.body]) : undefined };
+      return stale;
     }
-    if (byDigest || request.method !== 'GET' || res.status !== 200 || !res.body || res.location) return res;
+    if (res.status !== 200 || res.location) return res;
+    const digest = res.headers['docker-content-digest'] ?? (byDigest ? request.reference : undefined);
+    if (!byDigest && digest) this.#tags.set(tagKey, { headers: { ...res.headers }, fetchedAt: now });
+    if (request.method !== 'GET' || !res.body || !digest) return res;
     const body = await readManifest(res.body);
-    const kept: Kept = { body, headers: { ...res.headers, 'content-length': String(body.length) }, fetchedAt: (this.options.now ?? Date.now)() };
-    this.#byTag.set(key, kept);
-    const digest = res.headers['docker-content-digest'];
-    if (digest) this.#byDigest.set(`${request.repository}@${digest}`, kept);
+    this.#bodies.set(`${request.repository}@${digest}`, { body, headers: { ...res.headers, 'content-length': String(body.length) } });
     return { ...res, body: Readable.from([body]) };
   }
 
   close(): Promise<void> {
-    this.#byTag.clear();
-    this.#byDigest.clear();
+    this.#tags.clear();
+    this.#bodies.clear();
     return this.inner.close();
+  }
+
+  /** The answer kept for a failing request, or undefined. */
+  #stale(request: UpstreamRequest & { kind: 'manifest' }, byDigest: boolean, tagKey: string, now: number): UpstreamResponse | undefined {
+    let digest = request.reference;
+    let headers: Record<string, string> = {};
+    if (!byDigest) {
+      const tag = this.#tags.get(tagKey);
+      if (!tag || now - tag.fetchedAt > this.options.maxStaleMs || !tag.headers['docker-content-digest']) return undefined;
+      digest = tag.headers['docker-content-digest'];
+      headers = { ...tag.headers, warning: '110 - "Response is Stale"' };
+    }
+    const kept = this.#bodies.get(`${request.repository}@${digest}`);
+    if (request.method === 'HEAD') return byDigest && !kept ? undefined : { status: 200, headers: { ...kept?.headers, ...headers } };
+    if (!kept) return undefined;
+    return { status: 200, headers: { ...kept.headers, ...headers }, body: Readable.from([kept.body]) };
   }
 }
 
