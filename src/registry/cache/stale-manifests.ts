@@ -53,7 +53,7 @@ export class StaleManifests implements Upstream {
   async fetch(request: UpstreamRequest): Promise<UpstreamResponse> {
     if (request.kind !== 'manifest') return this.inner.fetch(request);
     const byDigest = isDigest(request.reference);
-    const tagKey = `${request.repository}:${request.reference}\n${request.accept.join(',')}`;
+    const tagKey = `${request.repository}:${request.reference}\n${acceptKey(request.accept)}`;
     const now = (this.options.now ?? Date.now)();
     let res: UpstreamResponse;
     try {
@@ -95,6 +95,11 @@ export class StaleManifests implements Upstream {
     if (!kept) return undefined;
     return { status: 200, headers: { ...kept.headers, ...headers }, body: Readable.from([kept.body]) };
   }
+}
+
+/** The Accept list as a set: Docker sends its media types in a different order on every request. */
+function acceptKey(accept: string[]): string {
+  return [...new Set(accept.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean))].sort().join(',');
 }
 
 /** The failures a stale answer may stand in for: unreachable, timed out, 5xx (UNAVAILABLE) and 429. */
