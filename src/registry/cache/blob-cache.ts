@@ -42,7 +42,8 @@ export class BlobCache implements Upstream {
     const { store } = this;
     const cached = store.index.has(request.digest);
     const filling = store.fillOf(request.digest);
-    if ((cached || filling) && !store.links.has(this.name, request.repository, request.digest)) {
+    const sameOrigin = filling && store.originOf(request.digest) === `${this.name}\t${request.repository}`;
+    if ((cached || filling) && !sameOrigin && !store.links.has(this.name, request.repository, request.digest)) {
       const head = await this.inner.fetch({ ...request, method: 'HEAD', range: undefined });
       if (head.status !== 200) return this.#bypass(request);
       store.links.add(this.name, request.repository, request.digest);
@@ -114,7 +115,7 @@ export class BlobCache implements Upstream {
   /** Starts the one fill of this digest and serves this request from it. */
   async #fill(request: BlobRequest): Promise<UpstreamResponse> {
     let upstream: UpstreamResponse | undefined;
-    const fill = await this.store.begin(request.digest, async () => {
+    const fill = await this.store.begin(request.digest, `${this.name}\t${request.repository}`, async () => {
       upstream = await this.inner.fetch({ ...request, method: 'GET', range: undefined });
       const size = Number(upstream.headers['content-length']);
       if (upstream.status !== 200 || !upstream.body || upstream.location || !Number.isSafeInteger(size) || size < 0) return undefined;

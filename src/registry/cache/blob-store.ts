@@ -41,6 +41,8 @@ export class BlobStore {
   readonly index: BlobIndex;
   readonly links: Links;
   readonly #fills = new Map<string, Promise<Fill | undefined>>();
+  /** Who started each fill in progress: `<upstream>\t<repository>`, which joins it without asking the upstream first. */
+  readonly #origins = new Map<string, string>();
 
   private constructor(private readonly options: BlobStoreOptions) {
     this.index = new BlobIndex(options.maxBytes, (digest, size) => this.#evicted(digest, size));
@@ -51,6 +53,11 @@ export class BlobStore {
     const store = new BlobStore(options);
     await store.#rebuild();
     return store;
+  }
+
+  /** `<upstream>\t<repository>` of the request that started the fill of a digest in progress. */
+  originOf(digest: string): string | undefined {
+    return this.#origins.get(digest);
   }
 
   /** The fill in progress for a digest, if any (settled fills are forgotten). */
@@ -102,13 +109,15 @@ export class BlobStore {
    * cannot be cached (too large, no room left unpinned, the disk refuses).
    * `start` is awaited to get the body: callers pass the upstream fetch.
    */
-  begin(digest: string, start: () => Promise<{ body: Readable; size: number; headers: Record<string, string> } | undefined>): Promise<Fill | undefined> {
+  begin(digest: string, origin: string, start: () => Promise<{ body: Readable; size: number; headers: Record<string, string> } | undefined>): Promise<Fill | undefined> {
     const pending = this.#begin(digest, start);
     this.#fills.set(digest, pending);
-    pending.then(
-      (fill) => (fill ? this.#whenSettled(fill, () => this.#fills.delete(digest)) : this.#fills.delete(digest)),
-      () => this.#fills.delete(digest),
-    );
+    this.#origins.set(digest, origin);
+    const forget = () => {
+      this.#fills.delete(digest);
+      this.#origins.delete(digest);
+    };
+    pending.then((fill) => (fill ? this.#whenSettled(fill, forget) : forget()), forget);
     return pending;
   }
 

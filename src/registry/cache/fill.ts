@@ -1,7 +1,11 @@
 import { close, read } from 'node:fs';
 import { Readable } from 'node:stream';
+import type { Response } from 'express';
+import { sendFileApplies, sendFileRange } from '../http/zero-copy';
 
 const CHUNK = 1024 * 1024;
+/** A client sent a fill with sendfile(2) waits for this much new data (or the end) per call. */
+const SEND_STEP = 8 * 1024 * 1024;
 
 /**
  * One upstream fetch of one blob into a temporary file, shared by every
@@ -106,6 +110,66 @@ export class FillReader extends Readable {
       this.onDone(this.#fromDisk);
       callback(error);
     });
+  }
+
+  /**
+   * Sends the fill to the client with sendfile(2), range after range as the
+   * file grows (the last byte after verification), and ends the response;
+   * undefined when the native path does not apply. A failed fill cuts the
+   * client; a broken one continues from the upstream through user space.
+   */
+  sendTo(res: Response): Promise<number> | undefined {
+    const { fill } = this;
+    if (!sendFileApplies(res, fill.size)) return undefined;
+    return (async () => {
+      try {
+        while (this.#position < fill.size) {
+          const available = fill.state === 'verified' ? fill.size : Math.min(fill.written, fill.size - 1);
+          const ready = available - this.#position;
+          if (ready > 0 && (ready >= SEND_STEP || fill.state !== 'filling')) {
+            const sent = await sendFileRange(res, this.fd, this.#position, ready);
+            this.#position += sent;
+            this.#fromDisk += sent;
+            continue;
+          }
+          if (fill.state === 'failed') throw fill.error ?? new Error('cache fill failed');
+          if (fill.state === 'broken') {
+            await this.#writeRest(res);
+            break;
+          }
+          await new Promise<void>((wake) => fill.wait(wake));
+        }
+        res.end();
+        return this.#position;
+      } catch (err) {
+        res.destroy();
+        throw err;
+      } finally {
+        this.destroy();
+      }
+    })();
+  }
+
+  /** Writes the rest of the blob from the upstream to the client, with backpressure. */
+  async #writeRest(res: Response): Promise<void> {
+    const rest = await this.fetchRest(this.#position);
+    for await (const chunk of rest as AsyncIterable<Buffer>) {
+      this.#position += chunk.length;
+      if (res.write(chunk)) continue;
+      await new Promise<void>((drained, closed) => {
+        const onDrain = () => {
+          res.off('close', onClose);
+          drained();
+        };
+        const onClose = () => {
+          res.off('drain', onDrain);
+          closed(new Error('client went away'));
+        };
+        res.once('drain', onDrain);
+        res.once('close', onClose);
+      });
+    }
+    if (this.#position !== this.fill.size) throw new Error('upstream ended early');
   }
 
   #continueFromUpstream(): void {

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { RegistryMetrics } from '../metrics';
 import type { UpstreamResponse } from '../upstream/upstream';
 import { FileBody } from '../cache/file-body';
+import { FillReader } from '../cache/fill';
 import { spliceBody } from './zero-copy';
 
 export interface RelayOptions {
@@ -37,7 +38,7 @@ export async function relay(res: Response, upstream: UpstreamResponse, options: 
   }
   const count = (bytes: number, relay: 'splice' | 'sendfile' | 'stream') =>
     options.metrics?.bytes.inc({ upstream: options.upstream, kind: options.kind, relay }, Math.max(0, bytes));
-  const sent = options.zeroCopy && upstream.body instanceof FileBody ? upstream.body.sendTo(res) : undefined;
+  const sent = options.zeroCopy && (upstream.body instanceof FileBody || upstream.body instanceof FillReader) ? upstream.body.sendTo(res) : undefined;
   if (sent) {
     count(await sent, 'sendfile');
     return;
