@@ -158,11 +158,13 @@ describe('registry blob cache: a verified pull-through disk cache over a real do
     assert.equal(await hits(facade), hitsBefore + 2);
   });
 
-  it('exports its metrics: requests, fills, bytes from cache and upstream, size', async () => {
+  it('exports its metrics (requests, fills, bytes from cache and upstream, size) and served with sendfile(2)', async () => {
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_fills_total{result="ok"}')) >= 4);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_bytes_total{source="cache"}')) > 64 * MiB);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_bytes_total{source="upstream"}')) > 64 * MiB);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_size_bytes')) > 64 * MiB);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_entries')) >= 5);
+    // Hits and fills went from the file to the socket with sendfile(2).
+    assert.ok((await metric(facade, 'imagegate_registry_bytes_streamed_total{upstream="priv",kind="blob",relay="sendfile"}')) > 64 * MiB);
   });
 });
