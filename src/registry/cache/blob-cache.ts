@@ -48,7 +48,7 @@ export class BlobCache implements Upstream {
       if (head.status !== 200) return this.#bypass(request);
       store.links.add(this.name, request.repository, request.digest);
     }
-    if (cached) {
+    if (store.index.has(request.digest)) {
       const hit = await this.#fromDisk(request);
       if (hit) return hit;
     }
