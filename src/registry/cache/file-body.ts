@@ -16,6 +16,8 @@ export class FileBody extends Readable {
   #position: number;
   readonly #end: number;
   #sent = 0;
+  #reading = false;
+  #afterRead?: () => void;
 
   constructor(
     readonly fd: number,
@@ -34,7 +36,10 @@ export class FileBody extends Readable {
       this.push(null);
       return;
     }
+    this.#reading = true;
     read(this.fd, Buffer.allocUnsafe(want), 0, want, this.#position, (err, bytes, buffer) => {
+      this.#readDone();
+      if (this.destroyed) return;
       if (err) return this.destroy(err);
       if (bytes === 0) return this.destroy(new Error('cached blob is shorter than its index says'));
       this.#position += bytes;
@@ -44,10 +49,19 @@ export class FileBody extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    close(this.fd, () => {
+    // The descriptor is closed only once no read is in flight: its number could be reused meanwhile.
+    this.#afterRead = () => close(this.fd, () => {
       this.onDone(this.#sent);
       callback(error);
     });
+    if (!this.#reading) this.#readDone();
+  }
+
+  #readDone(): void {
+    this.#reading = false;
+    const then = this.#afterRead;
+    this.#afterRead = undefined;
+    then?.();
   }
 
   /** Sends the body with sendfile(2) and resolves with the bytes sent, or undefined when the native path does not apply. */

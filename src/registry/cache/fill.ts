@@ -67,6 +67,8 @@ export class FillReader extends Readable {
   #position = 0;
   #rest?: Readable;
   #fromDisk = 0;
+  #reading = false;
+  #afterRead?: () => void;
 
   constructor(
     private readonly fill: Fill,
@@ -78,6 +80,7 @@ export class FillReader extends Readable {
   }
 
   override _read(): void {
+    if (this.destroyed) return;
     if (this.#rest) {
       this.#rest.resume();
       return;
@@ -90,7 +93,10 @@ export class FillReader extends Readable {
     const available = fill.state === 'verified' ? fill.size : Math.min(fill.written, fill.size - 1);
     if (this.#position < available) {
       const want = Math.min(CHUNK, available - this.#position);
+      this.#reading = true;
       read(this.fd, Buffer.allocUnsafe(want), 0, want, this.#position, (err, bytes, buffer) => {
+        this.#readDone();
+        if (this.destroyed) return;
         if (err) return this.#continueFromUpstream();
         if (bytes === 0) return this.destroy(new Error('cache fill file is shorter than written'));
         this.#position += bytes;
@@ -101,15 +107,24 @@ export class FillReader extends Readable {
     }
     if (fill.state === 'failed') this.destroy(fill.error ?? new Error('cache fill failed'));
     else if (fill.state === 'broken') this.#continueFromUpstream();
-    else fill.wait(() => this._read());
+    else fill.wait(() => !this.destroyed && this._read());
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#rest?.destroy();
-    close(this.fd, () => {
+    // The descriptor is closed only once no read is in flight: its number could be reused meanwhile.
+    this.#afterRead = () => close(this.fd, () => {
       this.onDone(this.#fromDisk);
       callback(error);
     });
+    if (!this.#reading) this.#readDone();
+  }
+
+  #readDone(): void {
+    this.#reading = false;
+    const then = this.#afterRead;
+    this.#afterRead = undefined;
+    then?.();
   }
 
   /**

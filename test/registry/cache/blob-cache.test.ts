@@ -158,6 +158,27 @@ describe('registry blob cache: a verified pull-through disk cache over a real do
     assert.equal(await hits(facade), hitsBefore + 2);
   });
 
+  it('without zero-copy (zeroCopy: false, as with TLS) hits and shared fills stream through user space, byte for byte', async () => {
+    const streamDir = cacheDir();
+    const streaming = await startTestFacade({ ...cacheConfig({ priv: upstream.hostPort }, { blobs: { dir: streamDir, maxBytes: 512 * MiB } }), zeroCopy: false });
+    try {
+      const data = randomBytes(24 * MiB);
+      const digest = await upstream.pushBlob('team-a/streamed', data);
+      const auth = await pullAuth(streaming, 'priv/team-a/streamed');
+      const path = `/v2/priv/team-a/streamed/blobs/${digest}`;
+      const results = [...(await Promise.all([0, 1, 2, 3].map(() => download(streaming.url, path, auth)))), await download(streaming.url, path, auth, 300)];
+      for (const r of results) {
+        assert.equal(r.error, undefined);
+        assert.equal(r.digest, digest);
+      }
+      assert.equal(upstream.blobGets('team-a/streamed'), 1);
+      assert.equal(await metric(streaming, 'imagegate_registry_bytes_streamed_total{upstream="priv",kind="blob",relay="sendfile"}'), 0);
+    } finally {
+      await streaming.close(1000);
+      rmSync(streamDir, { recursive: true, force: true });
+    }
+  });
+
   it('exports its metrics (requests, fills, bytes from cache and upstream, size) and served with sendfile(2)', async () => {
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_fills_total{result="ok"}')) >= 4);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_bytes_total{source="cache"}')) > 64 * MiB);
