@@ -51,7 +51,7 @@ const PLAIN_PIPE = `
 const http = require('http');
 const agent = new http.Agent({ keepAlive: true });
 http.createServer((req, res) => {
-  http.request({ host: '127.0.0.1', port: ${upstreams.token.split(':')[1]}, path: req.url, headers: { authorization: req.headers.authorization }, agent }, (up) => {
+  http.request({ host: '127.0.0.1', port: ${upstreams.token.split(':')[1]}, path: req.url, headers: req.headers.authorization ? { authorization: req.headers.authorization } : {}, agent }, (up) => {
     res.writeHead(up.statusCode, up.headers);
     up.pipe(res);
   }).end();
