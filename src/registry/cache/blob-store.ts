@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, open as openCb } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, chmod, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -133,7 +133,7 @@ export class BlobStore {
     const tmpPath = join(this.options.dir, 'tmp', `${digest.replace(':', '-')}.${randomBytes(6).toString('hex')}`);
     let handle: FileHandle;
     try {
-      handle = await open(tmpPath, 'wx', 0o644);
+      handle = await open(tmpPath, 'wx', 0o600);
     } catch (err) {
       this.index.unreserve(size);
       this.options.logger.warn('blob cache cannot write; streaming from the upstream', { error: (err as NodeJS.ErrnoException).code ?? String(err) });
@@ -176,7 +176,7 @@ export class BlobStore {
     const ok = !diskError && !upstreamError && fill.written === fill.size && hash.digest('hex') === hex;
     if (ok) {
       try {
-        await mkdir(join(this.options.dir, 'blobs', algorithm), { recursive: true });
+        await mkdir(join(this.options.dir, 'blobs', algorithm), { recursive: true, mode: 0o700 });
         await rename(fill.tmpPath, this.#path(fill.digest));
       } catch (err) {
         diskError = err as Error;
@@ -226,9 +226,11 @@ export class BlobStore {
   async #rebuild(): Promise<void> {
     const { dir, logger } = this.options;
     try {
-      await mkdir(join(dir, 'blobs'), { recursive: true });
+      // Private images' layers: readable by the facade's user only.
+      await mkdir(join(dir, 'blobs'), { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700).catch(() => undefined);
       await rm(join(dir, 'tmp'), { recursive: true, force: true });
-      await mkdir(join(dir, 'tmp'), { recursive: true });
+      await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o700 });
     } catch (err) {
       logger.warn('blob cache directory is not writable; misses are streamed from the upstream', { dir, error: (err as NodeJS.ErrnoException).code ?? String(err) });
     }

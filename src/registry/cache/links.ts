@@ -29,7 +29,7 @@ export class Links {
     }
     const lines = [...this.#byDigest].flatMap(([digest, keys]) => [...keys].map((k) => `${k}\t${digest}\n`));
     try {
-      await writeFile(`${this.file}.new`, lines.join(''));
+      await writeFile(`${this.file}.new`, lines.join(''), { mode: 0o600 });
       await rename(`${this.file}.new`, this.file);
     } catch {
       // read-only: keep the old log
@@ -43,7 +43,7 @@ export class Links {
   add(upstream: string, repository: string, digest: string): void {
     if (!this.#remember(upstream, repository, digest) || !this.file) return;
     const file = this.file;
-    this.#writes = this.#writes.then(() => appendFile(file, `${upstream}\t${repository}\t${digest}\n`).catch(() => undefined));
+    this.#writes = this.#writes.then(() => appendFile(file, `${upstream}\t${repository}\t${digest}\n`, { mode: 0o600 }).catch(() => undefined));
   }
 
   /** Drops every link of a digest (evicted). The log keeps them until the next compaction. */

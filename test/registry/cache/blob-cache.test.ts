@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFacade } from '../support/facade';
 import { download } from '../support/download';
@@ -49,6 +49,9 @@ describe('registry blob cache: a verified pull-through disk cache over a real do
       assert.equal(head.headers[name], direct.headers[name], `HEAD ${name}`);
     }
     assert.ok(existsSync(join(dir, 'blobs/sha256', digest.slice(7))));
+    // Layers of private images: readable by the facade's user only.
+    assert.equal(statSync(join(dir, 'blobs/sha256', digest.slice(7))).mode & 0o777, 0o600);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.ok((await hits(facade)) >= 2);
   });
 
