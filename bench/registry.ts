@@ -16,7 +16,15 @@
  * file to user space, user space to socket). The blob targets are measured in
  * turn, round after round (5 rounds for one stream, 3 for 16 in parallel);
  * each ratio is the median of the rounds' ratios to direct, with their range.
- * The RSS row uses a fresh facade process. Prints a table.
+ * The RSS row uses a fresh facade process.
+ *
+ * The blob cache rows (registry.cache.blobs) use a third facade process with
+ * the cache on: the same blobs served from its disk cache (warmed first) with
+ * sendfile(2), in the same interleaved rounds; a cold fill (a blob the cache
+ * has not seen, 16 clients at once), its aggregate throughput against one
+ * direct stream of the same blob measured just before, and the upstream blob GETs the facade made for it (its own
+ * imagegate_registry_upstream_seconds_count); and the peak RSS of a fresh
+ * cached facade process serving 32 cached 256 MiB pulls. Prints a table.
  *
  * Login flood (a second table): a facade process checking logins against an
  * htpasswd file (bcrypt cost 10, on its worker pool) serves manifest-by-digest
@@ -52,13 +60,15 @@ const FLOOD_PORT = 5021;
 const FLOOD_CONNECTIONS = 400;
 /** Quiet and flooded wrk runs, interleaved; the ratios are per round. */
 const FLOOD_ROUNDS = 3;
+const CACHED_PORT = 5022;
+const CACHED_METRICS_PORT = 5023;
 
 /** The reference: the least a Node proxy can do — pipe the upstream response through. */
 const PLAIN_PIPE = `
 const http = require('http');
 const agent = new http.Agent({ keepAlive: true });
 http.createServer((req, res) => {
-  http.request({ host: '127.0.0.1', port: ${upstreams.token.split(':')[1]}, path: req.url, headers: { authorization: req.headers.authorization }, agent }, (up) => {
+  http.request({ host: '127.0.0.1', port: ${upstreams.token.split(':')[1]}, path: req.url, headers: req.headers.authorization ? { authorization: req.headers.authorization } : {}, agent }, (up) => {
     res.writeHead(up.statusCode, up.headers);
     up.pipe(res);
   }).end();
@@ -162,7 +172,7 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
   throw new Error(`${what} did not start (is port ${port} taken?)`);
 }
 
-async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true): Promise<ChildProcess> {
+async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cacheDir?: string): Promise<ChildProcess> {
   const config = join(dir, `registry-${port}.yml`);
   writeFileSync(
     config,
@@ -170,7 +180,8 @@ async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true): Pr
       'registry:',
       `  listen: 127.0.0.1:${port}`,
       `  zeroCopy: ${zeroCopy}`,
-      "  metricsListen: ''",
+      cacheDir ? `  metricsListen: 127.0.0.1:${CACHED_METRICS_PORT}` : "  metricsListen: ''",
+      ...(cacheDir ? [`  cache: {blobs: {dir: ${cacheDir}, maxBytes: ${4 * 1024 * MiB}}}`] : []),
       '  upstreams:',
       `    - {name: bench, prefix: up, url: "http://${upstreams.token}", auth: {basic: {username: ${upstreams.user}, password: {value: ${upstreams.password}}}}, realmHosts: ["${upstreams.issuer}"]}`,
       '  auth:',
@@ -194,6 +205,12 @@ async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+}
+
+/** Upstream blob requests the cached facade has made (from its own metrics). */
+async function upstreamBlobGets(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${CACHED_METRICS_PORT}/metrics`)).text();
+  return [...text.matchAll(/^imagegate_registry_upstream_seconds_count\{upstream="bench",kind="blob",[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
@@ -356,6 +373,8 @@ async function main(): Promise<void> {
   let facadeProcess = await startFacade(dir);
   const streamingProcess = await startFacade(dir, STREAMING_PORT, false);
   const pipeProcess = await waitForPort(PIPE_PORT, spawn(process.execPath, ['-e', PLAIN_PIPE], { stdio: 'inherit' }), 'plain Node pipe');
+  const cacheDir = join(dir, 'blob-cache');
+  let cachedProcess = await startFacade(dir, CACHED_PORT, true, cacheDir);
   try {
     const basicAuth = `Basic ${Buffer.from(`${upstreams.user}:${upstreams.password}`).toString('base64')}`;
     const scope = `repository:${REPO}:pull repository:test/busybox:pull`;
@@ -364,12 +383,15 @@ async function main(): Promise<void> {
     const facade: Target = { name: 'facade', base: `http://127.0.0.1:${FACADE_PORT}`, repo: `/v2/up/${REPO}`, token: await facadeToken(FACADE_PORT, scope.replace(/repository:/g, 'repository:up/')) };
     const pipe: Target = { ...direct, name: 'plain Node pipe', base: `http://127.0.0.1:${PIPE_PORT}` };
     const streaming: Target = { ...facade, name: 'facade, zeroCopy off', base: `http://127.0.0.1:${STREAMING_PORT}`, token: await facadeToken(STREAMING_PORT, `repository:up/${REPO}:pull`) };
+    const cached: Target = { ...facade, name: 'facade, blob cache', base: `http://127.0.0.1:${CACHED_PORT}`, token: await facadeToken(CACHED_PORT, `repository:up/${REPO}:pull`) };
     const manifest = await fetch(`${direct.base}/v2/test/busybox/manifests/1`, { headers: { authorization: `Bearer ${upToken}`, accept: DOCKER_V2 } });
     const manifestDigest = String(manifest.headers.get('docker-content-digest'));
     await curl(direct, big);
     await curl(facade, big);
+    await curl(cached, big);
+    await curl(cached, mid);
 
-    const targets = [direct, facade, streaming, pipe];
+    const targets = [direct, facade, streaming, pipe, cached];
     const single = await interleaved(targets, 5, (target) => curl(target, big));
     const par = await interleaved(targets, 3, (target) => parallel(target, mid, 16, 256 * MiB));
     await wrk(facade, manifestDigest).catch(() => 0);
@@ -378,11 +400,40 @@ async function main(): Promise<void> {
     facadeProcess = await startFacade(dir);
     const peak = await peakRssDuring(facadeProcess.pid!, parallel({ ...facade, token: await facadeToken(FACADE_PORT, `repository:up/${REPO}:pull`) }, mid, 32, 256 * MiB));
 
+    // Cold fills: each round a blob the cache has not seen, 16 clients at once.
+    // Each round is compared with one direct stream of the same blob measured just before it.
+    const cold: { direct: number; aggregate: number; gets: number }[] = [];
+    for (let round = 0; round < 3; round++) {
+      const blob = writeBlob(storage, 256 * MiB, 100 + round);
+      const directRate = await curl(direct, blob);
+      const before = await upstreamBlobGets();
+      const aggregate = await parallel(cached, blob, 16, 256 * MiB);
+      cold.push({ direct: directRate, aggregate, gets: (await upstreamBlobGets()) - before });
+    }
+    await stop(cachedProcess);
+    cachedProcess = await startFacade(dir, CACHED_PORT, true, cacheDir);
+    const cachedPeak = await peakRssDuring(cachedProcess.pid!, parallel({ ...cached, token: await facadeToken(CACHED_PORT, `repository:up/${REPO}:pull`) }, mid, 32, 256 * MiB));
+    const coldRatios = cold.map((c) => c.aggregate / c.direct);
+    const cachedRow = ({ values, ratios }: { values: number[][]; ratios: number[][] }) =>
+      [mbps(median(values[0])), mbps(median(values[4])), `${median(ratios[4]).toFixed(2)}× (${Math.min(...ratios[4]).toFixed(2)}–${Math.max(...ratios[4]).toFixed(2)})`, '≥ 1.2×', '', ''];
+
     const rows = [
       ['single-stream 512 MiB blob', ...blobRow(single)],
       ['16 parallel 256 MiB blobs', ...blobRow(par)],
       ['manifest by digest, bearer, 64 conns', `${rps[0].toFixed(0)} req/s`, `${rps[1].toFixed(0)} req/s`, `${ratio(rps[1], rps[0])}×`, '≥ 1.0×', '', ''],
       ['facade peak RSS, 32 × 256 MiB pulls', '', `${peak.toFixed(0)} MB`, '', '≤ 200 MB', '', ''],
+      ['cached: single-stream 512 MiB blob', ...cachedRow(single)],
+      ['cached: 16 parallel 256 MiB blobs', ...cachedRow(par)],
+      [
+        `cold fill, 16 clients of one 256 MiB blob (upstream GETs: ${cold.map((c) => c.gets).join(', ')})`,
+        `${mbps(median(cold.map((c) => c.direct)))} (1 stream)`,
+        `${mbps(median(cold.map((c) => c.aggregate)))} (aggregate)`,
+        `${median(coldRatios).toFixed(2)}× (${Math.min(...coldRatios).toFixed(2)}–${Math.max(...coldRatios).toFixed(2)})`,
+        '≥ 0.7×, 1 GET',
+        '',
+        '',
+      ],
+      ['cached facade peak RSS, 32 × 256 MiB pulls', '', `${cachedPeak.toFixed(0)} MB`, '', '≤ 150 MB', '', ''],
     ];
     const head = ['measure', 'direct', 'facade', 'ratio', 'target', 'facade, zeroCopy off', 'plain Node pipe'];
     process.stdout.write(table(head, rows));
@@ -392,6 +443,7 @@ async function main(): Promise<void> {
     await stop(facadeProcess);
     await stop(streamingProcess);
     await stop(pipeProcess);
+    await stop(cachedProcess);
     rmSync(dir, { recursive: true, force: true });
   }
 }

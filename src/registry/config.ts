@@ -149,6 +149,23 @@ export const registrySchema = z.strictObject({
       maxEntries: z.number().int().nonnegative().default(4096),
       /** Bytes of manifests kept in memory. Default 64 MiB. */
       maxBytes: z.number().int().nonnegative().default(64 * 1024 * 1024),
+      /** The disk blob cache (pull-through mirror). Default: off. */
+      blobs: z
+        .strictObject({
+          /** Directory of the cache, one per facade process (relative paths: to the config file). */
+          dir: z.string().min(1),
+          /** Most bytes of blobs kept; least recently used go first. Default 10 GiB. */
+          maxBytes: z.number().int().min(1024 * 1024).default(10 * 1024 * 1024 * 1024),
+        })
+        .optional(),
+      tags: z
+        .strictObject({
+          /** How long a tag's last known manifest may answer while the upstream is down or rate limiting. Default 0s (off). */
+          maxStale: duration('0s'),
+          /** Tag answers kept for that. Default 4096. */
+          maxEntries: z.number().int().positive().default(4096),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** The upstream registries, by path prefix. */

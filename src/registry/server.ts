@@ -10,6 +10,7 @@ import { Authorizer } from './access/authorizer';
 import { LoginLimiter } from './access/login-limiter';
 import { TokenIssuer } from './access/token-issuer';
 import type { AuthChain } from './auth/chain';
+import { createCaches } from './cache';
 import { createAuthChain } from './auth/chain';
 import type { RegistryConfig } from './config';
 import { hashPool, defaultHashWorkers } from './auth/hash-pool';
@@ -52,7 +53,8 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const credentials = deps.credentials ?? ownCredentials;
   const ecr: BuildEnv['ecr'] = credentials ? (url, options, setting) => fromEcr(credentials, url, options, setting, logger) : undefined;
   const gcp: BuildEnv['gcp'] = credentials ? (options) => fromGcp(credentials, options, logger) : undefined;
-  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr, gcp });
+  const caches = await createCaches(config.cache, { baseDir: deps.baseDir, logger, registry: deps.registry });
+  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr, gcp, decorate: caches.decorate });
   const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
   const signingKey = config.token.keyFile ? readSigningKey(resolve(deps.baseDir, config.token.keyFile), 'registry.token.keyFile') : undefined;
   const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, key: signingKey });
@@ -86,7 +88,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
-        await Promise.allSettled([router.close(), deps.chain ? Promise.resolve() : chain.close()]);
+        await Promise.allSettled([router.close(), caches.close(), deps.chain ? Promise.resolve() : chain.close()]);
         ownCredentials?.close();
       })();
       return closing;

@@ -2,6 +2,8 @@ import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryMetrics } from '../metrics';
 import type { UpstreamResponse } from '../upstream/upstream';
+import { FileBody } from '../cache/file-body';
+import { FillReader } from '../cache/fill';
 import { spliceBody } from './zero-copy';
 
 export interface RelayOptions {
@@ -34,8 +36,13 @@ export async function relay(res: Response, upstream: UpstreamResponse, options: 
     res.end();
     return;
   }
-  const count = (bytes: number, relay: 'splice' | 'stream') =>
+  const count = (bytes: number, relay: 'splice' | 'sendfile' | 'stream') =>
     options.metrics?.bytes.inc({ upstream: options.upstream, kind: options.kind, relay }, Math.max(0, bytes));
+  const sent = options.zeroCopy && (upstream.body instanceof FileBody || upstream.body instanceof FillReader) ? upstream.body.sendTo(res) : undefined;
+  if (sent) {
+    count(await sent, 'sendfile');
+    return;
+  }
   const spliced = options.zeroCopy && options.kind === 'blob' ? spliceBody(res, upstream.body, upstream.stallMs ?? 60_000) : undefined;
   if (spliced) {
     let moved = 0;

@@ -22,6 +22,7 @@ const MIN_BYTES = 256 * 1024;
 
 interface Addon {
   start(fromFd: number, toFd: number, length: number, stallMs: number, done: (error: string | null, moved: number) => void): () => void;
+  sendfile(fileFd: number, toFd: number, offset: number, length: number, done: (error: string | null, moved: number) => void): () => void;
 }
 
 /** The native relay, or why it cannot be used (printed once at start-up). */
@@ -93,6 +94,59 @@ export function spliceBody(res: Response, body: NodeJS.ReadableStream, stallMs: 
       upstream.destroy();
     }
   })();
+}
+
+/**
+ * Writes `length` bytes of an open file from `offset` (the body already
+ * announced by the status and headers set on `res`) with sendfile(2) on the
+ * native relay's thread, ends the response and resolves with the bytes
+ * written; or returns undefined, having touched nothing, when it does not
+ * apply (see `sendFileApplies`). The caller keeps `fd` open until the promise
+ * settles. Rejects, after the client connection is cut, when the client goes
+ * away or the file is shorter than announced.
+ */
+export function sendFile(res: Response, fd: number, offset: number, length: number): Promise<number> | undefined {
+  if (!sendFileApplies(res, length)) return undefined;
+  return (async () => {
+    const moved = await sendFileRange(res, fd, offset, length);
+    res.end();
+    return moved;
+  })();
+}
+
+/** True when a body of `length` bytes can go to `res` with sendfile(2): plain TCP, the add-on loaded, not a small body. */
+export function sendFileApplies(res: Response, length: number): boolean {
+  const client = res.socket;
+  return zeroCopy.available && length >= MIN_BYTES && fdOf(client) !== undefined && (client as { _httpMessage?: unknown })._httpMessage === res;
+}
+
+/**
+ * Writes one range of a file to the client with sendfile(2), after the
+ * response headers and anything Node still buffers; the response stays open
+ * for more (a caller serving a growing file sends range after range, then
+ * ends it). Only after `sendFileApplies` said yes. Rejects, after the client
+ * connection is cut, when the client goes away or the file is too short.
+ */
+export async function sendFileRange(res: Response, fd: number, offset: number, length: number): Promise<number> {
+  const client = res.socket!;
+  const addon = (zeroCopy as { addon: Addon }).addon;
+  try {
+    res.flushHeaders();
+    await flushed(client, 60_000);
+    return await new Promise<number>((done, fail) => {
+      const to = fdOf(client);
+      if (to === undefined) return fail(new Error('zero-copy send: the client closed before the send started'));
+      const abort = addon.sendfile(fd, to, offset, length, (error, bytes) => {
+        client.off('close', abort);
+        if (error) fail(new Error(`zero-copy send: ${error}`));
+        else done(bytes);
+      });
+      client.once('close', abort);
+    });
+  } catch (err) {
+    res.destroy();
+    throw err;
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import { HttpUpstream } from './http-upstream';
 import { RedirectPolicy } from './redirect-policy';
 import { ManifestCache, type ManifestCacheOptions } from './manifest-cache';
 import { type Route, UpstreamRouter } from './router';
+import type { Upstream } from './upstream';
 import { UpstreamAuth } from './upstream-auth';
 
 export interface BuildEnv {
@@ -24,6 +25,8 @@ export interface BuildEnv {
   /** Builds Google credentials for an upstream (the shared credential services); absent when not available. */
   gcp?: (options: GcpUpstreamOptions) => UpstreamCredentials;
   env?: NodeJS.ProcessEnv;
+  /** Wraps each upstream (behind its manifest cache) in further decorators: the pull-through caches. */
+  decorate?: (upstream: Upstream) => Upstream;
 }
 
 /**
@@ -47,7 +50,8 @@ export function buildRouter(upstreams: UpstreamConfig[], env: BuildEnv): Upstrea
     const auth = new UpstreamAuth({ upstream: u.name, registryUrl: url, credentials, agents, timeoutMs: u.timeout, realmHosts: u.realmHosts });
     const redirectPolicy = new RedirectPolicy({ upstream: u.name, origin: url, allowedHosts: u.redirectHosts, agents, ca });
     const http = new HttpUpstream({ name: u.name, url, timeoutMs: u.timeout, redirects: u.redirects, auth, agents, redirectPolicy, metrics: env.metrics });
-    return { prefix: u.prefix, repositoryPrefix: u.repositoryPrefix, upstream: new ManifestCache(http, { ...env.cache, metrics: env.metrics }) };
+    const cached = new ManifestCache(http, { ...env.cache, metrics: env.metrics });
+    return { prefix: u.prefix, repositoryPrefix: u.repositoryPrefix, upstream: env.decorate ? env.decorate(cached) : cached };
   });
   return new UpstreamRouter(routes);
 }

@@ -1,17 +1,19 @@
 /*
  * Zero-copy relay of a known number of bytes from one socket to another with
- * splice(2) through a pipe, on a thread of its own, so a blob passing through
- * the registry facade never enters user space. Node.js keeps ownership of
+ * splice(2) through a pipe, or from a file to a socket with sendfile(2), on a
+ * thread of its own, so a blob passing through the registry facade (or served
+ * from its disk cache) never enters user space. Node.js keeps ownership of
  * both sockets: the relay works on duplicates (a socket Node closes meanwhile
  * stays valid here and its number cannot be reused under the relay), and
  * Node must neither read the source nor write the destination until `done`
  * is called.
  *
  *   start(fromFd, toFd, length, stallMs, done(error | null, moved)) -> abort()
+ *   sendfile(fileFd, toFd, offset, length, done(error | null, moved)) -> abort()
  *
  * `error` is "ESTALLED" when the source sends nothing for stallMs while the
  * relay waits for it (a slow reader is not a stall), "ECLOSED" when the
- * source ends before `length` bytes, "EABORTED" after abort(), or
+ * source ends before `length` bytes (a file: is shorter than offset + length), "EABORTED" after abort(), or
  * "errno N: message" for a failed call. `moved` counts the bytes written to
  * `toFd`.
  */
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #define PIPE_BYTES (1 << 20)
@@ -34,6 +37,7 @@
 typedef struct relay {
   int from, to, wake;
   int64_t length, moved;
+  int64_t offset; /* sendfile mode: where in the file to start; -1 in splice mode */
   int stall_ms;
   const char *error;
   int saved_errno;
@@ -61,8 +65,26 @@ static int wait_for(relay_t *r, int want_in, int want_out) {
   return 0;
 }
 
+/* File to socket: sendfile(2) from the page cache, waiting only for the socket. */
+static void send_file(relay_t *r) {
+  off_t offset = (off_t)r->offset;
+  int64_t left = r->length;
+  while (left > 0) {
+    size_t want = left < (1 << 24) ? (size_t)left : (1 << 24);
+    ssize_t n = sendfile(r->to, r->from, &offset, want);
+    if (n > 0) left -= n, r->moved += n;
+    else if (n == 0) { r->error = "ECLOSED"; return; }
+    else if (errno == EAGAIN || errno == EINTR) { if (wait_for(r, 0, 1) < 0) return; }
+    else { r->saved_errno = errno; return; }
+  }
+}
+
 static void *run(void *arg) {
   relay_t *r = arg;
+  if (r->offset >= 0) {
+    send_file(r);
+    goto out;
+  }
   int p[2];
   if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
     r->saved_errno = errno;
@@ -147,26 +169,15 @@ static void drop_abort(napi_env env, void *data, void *hint) {
     }                                              \
   } while (0)
 
-static napi_value start(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "splice: bad call");
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, "splice: start(fromFd, toFd, length, stallMs, done)");
-    return NULL;
-  }
-  int32_t from, to, stall;
-  int64_t length;
-  CHECK(napi_get_value_int32(env, argv[0], &from), "splice: fromFd must be a number");
-  CHECK(napi_get_value_int32(env, argv[1], &to), "splice: toFd must be a number");
-  CHECK(napi_get_value_int64(env, argv[2], &length), "splice: length must be a number");
-  CHECK(napi_get_value_int32(env, argv[3], &stall), "splice: stallMs must be a number");
+/* Starts the relay thread; `offset` < 0 selects splice mode (socket to socket). */
+static napi_value begin(napi_env env, napi_value done, int32_t from, int32_t to, int64_t offset, int64_t length, int32_t stall) {
   relay_t *r = calloc(1, sizeof *r);
   if (!r) {
     napi_throw_error(env, NULL, "splice: out of memory");
     return NULL;
   }
   r->length = length;
+  r->offset = offset;
   r->stall_ms = stall > 0 ? stall : -1;
   r->from = fcntl(from, F_DUPFD_CLOEXEC, 0);
   r->to = fcntl(to, F_DUPFD_CLOEXEC, 0);
@@ -174,7 +185,7 @@ static napi_value start(napi_env env, napi_callback_info info) {
   napi_value name;
   napi_create_string_utf8(env, "imagegate-splice", NAPI_AUTO_LENGTH, &name);
   int failed = r->from < 0 || r->to < 0 || r->wake < 0 ? errno : 0;
-  if (!failed && napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, NULL, finish, &r->done) != napi_ok) failed = EINVAL;
+  if (!failed && napi_create_threadsafe_function(env, done, NULL, name, 0, 1, NULL, NULL, NULL, finish, &r->done) != napi_ok) failed = EINVAL;
   if (failed) {
     if (r->from >= 0) close(r->from);
     if (r->to >= 0) close(r->to);
@@ -206,10 +217,50 @@ static napi_value start(napi_env env, napi_callback_info info) {
   return abort_fn;
 }
 
+static napi_value start(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "splice: bad call");
+  if (argc != 5) {
+    napi_throw_type_error(env, NULL, "splice: start(fromFd, toFd, length, stallMs, done)");
+    return NULL;
+  }
+  int32_t from, to, stall;
+  int64_t length;
+  CHECK(napi_get_value_int32(env, argv[0], &from), "splice: fromFd must be a number");
+  CHECK(napi_get_value_int32(env, argv[1], &to), "splice: toFd must be a number");
+  CHECK(napi_get_value_int64(env, argv[2], &length), "splice: length must be a number");
+  CHECK(napi_get_value_int32(env, argv[3], &stall), "splice: stallMs must be a number");
+  return begin(env, argv[4], from, to, -1, length, stall);
+}
+
+static napi_value send_file_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "splice: bad call");
+  if (argc != 5) {
+    napi_throw_type_error(env, NULL, "splice: sendfile(fileFd, toFd, offset, length, done)");
+    return NULL;
+  }
+  int32_t from, to;
+  int64_t offset, length;
+  CHECK(napi_get_value_int32(env, argv[0], &from), "splice: fileFd must be a number");
+  CHECK(napi_get_value_int32(env, argv[1], &to), "splice: toFd must be a number");
+  CHECK(napi_get_value_int64(env, argv[2], &offset), "splice: offset must be a number");
+  CHECK(napi_get_value_int64(env, argv[3], &length), "splice: length must be a number");
+  if (offset < 0 || length < 0) {
+    napi_throw_range_error(env, NULL, "splice: offset and length must not be negative");
+    return NULL;
+  }
+  return begin(env, argv[4], from, to, offset, length, 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "start", NAPI_AUTO_LENGTH, start, NULL, &fn);
   napi_set_named_property(env, exports, "start", fn);
+  napi_create_function(env, "sendfile", NAPI_AUTO_LENGTH, send_file_js, NULL, &fn);
+  napi_set_named_property(env, exports, "sendfile", fn);
   return exports;
 }
 

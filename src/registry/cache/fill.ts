@@ -1,0 +1,206 @@
+import { close, read } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { Response } from 'express';
+import { sendFileApplies, sendFileRange } from '../http/zero-copy';
+
+const CHUNK = 1024 * 1024;
+/** A client sent a fill with sendfile(2) waits for this much new data (or the end) per call. */
+const SEND_STEP = 8 * 1024 * 1024;
+
+/**
+ * One upstream fetch of one blob into a temporary file, shared by every
+ * client asking for that digest meanwhile. `written` grows as the body
+ * arrives; `state` ends as `verified` (the digest matched, the file is the
+ * cache entry), `failed` (the upstream broke or the digest did not match:
+ * clients are cut) or `broken` (the disk failed: clients continue from the
+ * upstream). Waiters are called on every change.
+ */
+export class Fill {
+  written = 0;
+  state: 'filling' | 'verified' | 'failed' | 'broken' = 'filling';
+  error?: Error;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(
+    readonly digest: string,
+    readonly size: number,
+    /** The upstream's relayed headers for a full GET. */
+    readonly headers: Record<string, string>,
+    readonly tmpPath: string,
+  ) {}
+
+  /** Calls `wake` once, at the next change. */
+  wait(wake: () => void): void {
+    this.#waiters.add(wake);
+  }
+
+  progress(bytes: number): void {
+    this.written += bytes;
+    this.#notify();
+  }
+
+  settle(state: 'verified' | 'failed' | 'broken', error?: Error): void {
+    this.state = state;
+    this.error = error;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Fetches the rest of a blob from `offset` from the upstream (a ranged GET), for a fill whose disk failed. */
+export type RestFetcher = (offset: number) => Promise<Readable>;
+
+/**
+ * One client's view of a fill: the body read from the growing file at the
+ * pace the fill allows. The last byte is held back until the digest is
+ * verified, so a client never completes a wrong blob: on `failed` the stream
+ * errors (the relay then cuts the connection). On `broken` it continues with
+ * the upstream's bytes from where the file stopped. `onDone(fromDisk)` is
+ * called once, when the stream closes.
+ */
+export class FillReader extends Readable {
+  #position = 0;
+  #rest?: Readable;
+  #fromDisk = 0;
+  #reading = false;
+  #afterRead?: () => void;
+
+  constructor(
+    private readonly fill: Fill,
+    private readonly fd: number,
+    private readonly fetchRest: RestFetcher,
+    private readonly onDone: (fromDisk: number) => void,
+  ) {
+    super({ highWaterMark: CHUNK });
+  }
+
+  override _read(): void {
+    if (this.destroyed) return;
+    if (this.#rest) {
+      this.#rest.resume();
+      return;
+    }
+    const { fill } = this;
+    if (this.#position >= fill.size) {
+      this.push(null);
+      return;
+    }
+    const available = fill.state === 'verified' ? fill.size : Math.min(fill.written, fill.size - 1);
+    if (this.#position < available) {
+      const want = Math.min(CHUNK, available - this.#position);
+      this.#reading = true;
+      read(this.fd, Buffer.allocUnsafe(want), 0, want, this.#position, (err, bytes, buffer) => {
+        this.#readDone();
+        if (this.destroyed) return;
+        if (err) return this.#continueFromUpstream();
+        if (bytes === 0) return this.destroy(new Error('cache fill file is shorter than written'));
+        this.#position += bytes;
+        this.#fromDisk += bytes;
+        this.push(buffer.subarray(0, bytes));
+      });
+      return;
+    }
+    if (fill.state === 'failed') this.destroy(fill.error ?? new Error('cache fill failed'));
+    else if (fill.state === 'broken') this.#continueFromUpstream();
+    else fill.wait(() => !this.destroyed && this._read());
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#rest?.destroy();
+    // The descriptor is closed only once no read is in flight: its number could be reused meanwhile.
+    this.#afterRead = () => close(this.fd, () => {
+      this.onDone(this.#fromDisk);
+      callback(error);
+    });
+    if (!this.#reading) this.#readDone();
+  }
+
+  #readDone(): void {
+    this.#reading = false;
+    const then = this.#afterRead;
+    this.#afterRead = undefined;
+    then?.();
+  }
+
+  /**
+   * Sends the fill to the client with sendfile(2), range after range as the
+   * file grows (the last byte after verification), and ends the response;
+   * undefined when the native path does not apply. A failed fill cuts the
+   * client; a broken one continues from the upstream through user space.
+   */
+  sendTo(res: Response): Promise<number> | undefined {
+    const { fill } = this;
+    if (!sendFileApplies(res, fill.size)) return undefined;
+    return (async () => {
+      try {
+        while (this.#position < fill.size) {
+          const available = fill.state === 'verified' ? fill.size : Math.min(fill.written, fill.size - 1);
+          const ready = available - this.#position;
+          if (ready > 0 && (ready >= SEND_STEP || fill.state !== 'filling')) {
+            const sent = await sendFileRange(res, this.fd, this.#position, ready);
+            this.#position += sent;
+            this.#fromDisk += sent;
+            continue;
+          }
+          if (fill.state === 'failed') throw fill.error ?? new Error('cache fill failed');
+          if (fill.state === 'broken') {
+            await this.#writeRest(res);
+            break;
+          }
+          await new Promise<void>((wake) => fill.wait(wake));
+        }
+        res.end();
+        return this.#position;
+      } catch (err) {
+        res.destroy();
+        throw err;
+      } finally {
+        this.destroy();
+      }
+    })();
+  }
+
+  /** Writes the rest of the blob from the upstream to the client, with backpressure. */
+  async #writeRest(res: Response): Promise<void> {
+    const rest = await this.fetchRest(this.#position);
+    for await (const chunk of rest as AsyncIterable<Buffer>) {
+      this.#position += chunk.length;
+      if (res.write(chunk)) continue;
+      await new Promise<void>((drained, closed) => {
+        const onDrain = () => {
+          res.off('close', onClose);
+          drained();
+        };
+        const onClose = () => {
+          res.off('drain', onDrain);
+          closed(new Error('client went away'));
+        };
+        res.once('drain', onDrain);
+        res.once('close', onClose);
+      });
+    }
+    if (this.#position !== this.fill.size) throw new Error('upstream ended early');
+  }
+
+  #continueFromUpstream(): void {
+    if (this.#rest) return;
+    this.fetchRest(this.#position).then(
+      (rest) => {
+        if (this.destroyed) return void rest.destroy();
+        this.#rest = rest;
+        rest.on('data', (chunk: Buffer) => {
+          this.#position += chunk.length;
+          if (!this.push(chunk)) rest.pause();
+        });
+        rest.once('end', () => (this.#position === this.fill.size ? this.push(null) : this.destroy(new Error('upstream ended early'))));
+        rest.once('error', (err) => this.destroy(err));
+      },
+      (err: Error) => this.destroy(err),
+    );
+  }
+}
