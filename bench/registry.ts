@@ -155,7 +155,7 @@ async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true): Pr
       `  zeroCopy: ${zeroCopy}`,
       "  metricsListen: ''",
       '  upstreams:',
-      `    - {name: bench, prefix: up, url: "http://${upstreams.token}", auth: {basic: {username: ${upstreams.user}, password: {value: ${upstreams.password}}}}}`,
+      `    - {name: bench, prefix: up, url: "http://${upstreams.token}", auth: {basic: {username: ${upstreams.user}, password: {value: ${upstreams.password}}}}, realmHosts: ["${upstreams.issuer}"]}`,
       '  auth:',
       '    chain: [{static: {users: [{username: bench, password: bench-password}]}}]',
       '    rules: [{identity: bench, repositories: ["**"]}]',

@@ -13,6 +13,8 @@ export interface MetricsServerOptions {
   registry: Registry;
   /** Extra probes such as `/healthz` and `/readyz`: 200 `ok` when true, 503 otherwise. */
   probes?: Record<string, Probe>;
+  /** Options for the listener (timeouts' checking interval…), and a hook run on it before it listens (connection limits). */
+  server?: { options?: http.ServerOptions; configure?: (server: http.Server) => void };
 }
 
 export interface RunningServer {
@@ -35,7 +37,7 @@ export function createRegistry(prefix = 'imagegate_'): Registry {
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningServer> {
   const path = options.path ?? '/metrics';
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(options.server?.options ?? {}, (req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     const probe = options.probes?.[url];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -56,6 +58,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
+  options.server?.configure?.(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.listen.port, options.listen.host, () => resolve());

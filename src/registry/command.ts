@@ -8,7 +8,8 @@ import { createLogger, logFormatSetting, logLevelSetting } from '../log/logger';
 import { createRegistry, startMetricsServer } from '../metrics/server';
 import { registrySchema } from './config';
 import { defaultRegistryConfig, defaultStateDir, ensureDemoUser } from './default-config';
-import { startRegistry } from './server';
+import { CONNECTIONS_CHECKING_INTERVAL_MS, applyListenerLimits, listenerMetrics } from './http/listener-limits';
+import { listenerLimits, startRegistry } from './server';
 
 const schema = z.object({
   registry: registrySchema,
@@ -51,7 +52,15 @@ export const registryCommand: Command = {
     let ready = true;
     const metricsListen = config.registry.metricsListen;
     const metrics = metricsListen
-      ? await startMetricsServer({ listen: metricsListen, registry, probes: { '/healthz': () => true, '/readyz': () => ready } })
+      ? await startMetricsServer({
+          listen: metricsListen,
+          registry,
+          probes: { '/healthz': () => true, '/readyz': () => ready },
+          server: {
+            options: { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+            configure: (server) => applyListenerLimits(server, listenerLimits(config.registry), 'metrics', listenerMetrics(registry)),
+          },
+        })
       : undefined;
     logger.info('registry facade listening', {
       url: facade.url,

@@ -26,6 +26,9 @@ const upstreamAuth = z
   })
   .refine((a) => Object.values(a).filter((v) => v !== undefined).length === 1, 'give exactly one of anonymous, basic, static, ecr');
 
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+const HOST_PATTERN = /^(\*\.)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
 const upstream = z.strictObject({
   /** Unique name, for logs and metrics. */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" or "-"'),
@@ -41,8 +44,13 @@ const upstream = z.strictObject({
   redirects: z.enum(['follow', 'pass']).default('follow'),
   /** PEM file of extra CAs trusted for this upstream. */
   caFile: z.string().optional(),
-  /** Other hosts (`host[:port]`) whose token realm may receive this upstream's credentials. */
-  realmHosts: z.array(z.string()).default([]),
+  /** Other hosts (`host[:port]`) whose token realm may receive this upstream's credentials. Default none. */
+  realmHosts: z.array(z.string().regex(HOST_PORT, 'a host or host:port')).default([]),
+  /**
+   * Hosts (`host`, `host:port` or `*.domain`) that followed redirects may go to. Default none: any host
+   * whose addresses are public. A listed host may also be on a private address (in-cluster storage).
+   */
+  redirectHosts: z.array(z.string().regex(HOST_PATTERN, 'a host, host:port or *.domain')).default([]),
   auth: upstreamAuth.default({ anonymous: {} }),
 });
 
@@ -89,6 +97,8 @@ export const registrySchema = z.strictObject({
       rules: z.array(rule).default([]),
       /** Repository globs anyone may pull without credentials. Default none. */
       anonymousPull: z.array(z.string().min(1)).default([]),
+      /** Worker threads checking bcrypt passwords (htpasswd, static). Default: CPU cores − 1, at least 1. */
+      hashWorkers: z.number().int().min(1).max(64).optional(),
     })
     .prefault({}),
   rateLimit: z
@@ -99,6 +109,8 @@ export const registrySchema = z.strictObject({
       perClientAndUser: z.number().int().positive().default(10),
       /** Failed logins per client address per window. Default 100. */
       perClient: z.number().int().positive().default(100),
+      /** Logins checked at once, from everyone; more get 429 with Retry-After at once. Default 32. */
+      maxInFlight: z.number().int().positive().default(32),
     })
     .prefault({}),
   limits: z
@@ -109,8 +121,19 @@ export const registrySchema = z.strictObject({
       maxBodyBytes: z.number().int().min(256).default(8192),
       /** Time allowed to finish in-flight requests at shutdown. Default 30s. */
       shutdownGrace: duration('30s'),
+      /** Until a request (headers and body) has arrived, on every listener; then 408 and the connection is closed. Default 30s. */
+      requestTimeout: duration('30s'),
+      /** Until the request headers have arrived (at most requestTimeout). Default 10s. */
+      headersTimeout: duration('10s'),
+      /** Idle keep-alive connections are closed after this. Default 65s (longer than common load balancers' 60s). */
+      keepAliveTimeout: duration('65s'),
+      /** Open connections per listener; 0 = no cap. Default 4096. */
+      maxConnections: z.number().int().nonnegative().default(4096),
+      /** Open connections from one client address (IPv6: one /64) per listener; 0 = no cap. Default 256. */
+      maxConnectionsPerClient: z.number().int().nonnegative().default(256),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((l) => l.requestTimeout === 0 || l.headersTimeout <= l.requestTimeout, { message: 'must not be longer than limits.requestTimeout', path: ['headersTimeout'] }),
   cache: z
     .strictObject({
       /** Manifests by digest kept in memory. Default 4096. */

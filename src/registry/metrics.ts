@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { decisionCounter } from './auth/chain-metrics';
 
 /** The facade's Prometheus metrics, registered once on a registry. */
@@ -9,10 +9,12 @@ export class RegistryMetrics {
   readonly upstreamLatency: Histogram<'upstream' | 'kind' | 'status'>;
   /** Body bytes relayed from upstreams to clients; `relay` is `splice` (zero-copy) or `stream`. */
   readonly bytes: Counter<'upstream' | 'kind' | 'relay'>;
-  /** Client authentication decisions (the chain's counter, shared): the facade adds `ratelimited`. */
+  /** Client authentication decisions (the chain's counter, shared): the facade adds `limiter` results `ratelimited` and `busy`. */
   readonly authDecisions: Counter<'authenticator' | 'result'>;
   /** Manifest cache lookups by result (`hit`, `miss`, `shared`). */
   readonly cache: Counter<'result'>;
+  /** Logins being checked right now (bounded by `rateLimit.maxInFlight`). */
+  readonly loginsInFlight: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -26,6 +28,7 @@ export class RegistryMetrics {
     });
     this.bytes = new Counter({ name: 'imagegate_registry_bytes_streamed_total', help: 'Bytes relayed from upstreams', labelNames: ['upstream', 'kind', 'relay'], registers });
     this.authDecisions = decisionCounter({ registry }) as Counter<'authenticator' | 'result'>;
+    this.loginsInFlight = new Gauge({ name: 'imagegate_registry_logins_in_flight', help: 'Logins being checked by the authenticator chain', registers });
     this.cache = new Counter({ name: 'imagegate_registry_manifest_cache_total', help: 'Manifest-by-digest cache lookups', labelNames: ['result'], registers });
   }
 }

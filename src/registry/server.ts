@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +12,10 @@ import { TokenIssuer } from './access/token-issuer';
 import type { AuthChain } from './auth/chain';
 import { createAuthChain } from './auth/chain';
 import type { RegistryConfig } from './config';
+import { hashPool, defaultHashWorkers } from './auth/hash-pool';
+import { readSigningKey, readTls } from './files';
 import { createApp } from './http/app';
+import { CONNECTIONS_CHECKING_INTERVAL_MS, type ListenerLimits, applyListenerLimits, listenerMetrics } from './http/listener-limits';
 import { zeroCopy } from './http/zero-copy';
 import { RegistryMetrics } from './metrics';
 import { type BuildEnv, buildRouter } from './upstream/build';
@@ -50,8 +52,10 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const ecr: BuildEnv['ecr'] = credentials ? (url, options, setting) => fromEcr(credentials, url, options, setting, logger) : undefined;
   const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr });
   const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
-  const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, keyFile: config.token.keyFile && resolve(deps.baseDir, config.token.keyFile) });
-  const limiter = new LoginLimiter({ windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient });
+  const signingKey = config.token.keyFile ? readSigningKey(resolve(deps.baseDir, config.token.keyFile), 'registry.token.keyFile') : undefined;
+  const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, key: signingKey });
+  const limiter = new LoginLimiter({ windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient, maxInFlight: config.rateLimit.maxInFlight });
+  hashPool.resize(config.auth.hashWorkers ?? defaultHashWorkers());
   const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, logger, metrics });
   let ready = true;
   const app = createApp({
@@ -59,10 +63,9 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
     maxBodyBytes: config.limits.maxBodyBytes, ready: () => ready, zeroCopy: config.zeroCopy && zeroCopy.available,
   });
   if (config.zeroCopy && !zeroCopy.available) logger.warn('zero-copy blob relay unavailable; blobs are copied through user space', { reason: zeroCopy.reason });
-  const serverOptions = { maxHeaderSize: config.limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 };
-  const server = config.tls
-    ? https.createServer({ ...serverOptions, cert: readTls(config.tls.cert, deps.baseDir, 'registry.tls.cert'), key: readTls(config.tls.key, deps.baseDir, 'registry.tls.key') }, app)
-    : http.createServer(serverOptions, app);
+  const serverOptions = { maxHeaderSize: config.limits.maxHeaderBytes, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
+  const server = config.tls ? https.createServer({ ...serverOptions, ...readTls(config.tls, deps.baseDir) }, app) : http.createServer(serverOptions, app);
+  applyListenerLimits(server, listenerLimits(config), 'traffic', listenerMetrics(deps.registry));
   await new Promise<void>((done, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) => fail(new ConfigError('registry.listen', `cannot listen: ${err.code ?? err.message}`)));
     server.listen(config.listen.port, config.listen.host, () => done());
@@ -89,10 +92,14 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   };
 }
 
-function readTls(file: string, baseDir: string, setting: string): Buffer {
-  try {
-    return readFileSync(resolve(baseDir, file));
-  } catch (err) {
-    throw new ConfigError(setting, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+/** The limits of every listener of the facade (traffic and metrics), from `registry.limits`. */
+export function listenerLimits(config: RegistryConfig): ListenerLimits {
+  const l = config.limits;
+  return {
+    requestTimeoutMs: l.requestTimeout,
+    headersTimeoutMs: l.headersTimeout,
+    keepAliveTimeoutMs: l.keepAliveTimeout,
+    maxConnections: l.maxConnections,
+    maxConnectionsPerClient: l.maxConnectionsPerClient,
+  };
 }

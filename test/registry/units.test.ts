@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Identity } from '../../src/registry/auth/authenticator';
-import { Authorizer, globToRegExp } from '../../src/registry/access/authorizer';
+import { Authorizer } from '../../src/registry/access/authorizer';
+import { compileGlob } from '../../src/registry/access/glob';
 import { LoginLimiter } from '../../src/registry/access/login-limiter';
 import { parseScopes } from '../../src/registry/access/scope';
 import { TokenIssuer } from '../../src/registry/access/token-issuer';
@@ -82,24 +83,72 @@ describe('registry facade: building blocks', () => {
         { type: 'repository', name: 'team-a/x', actions: ['pull'] },
       ]);
     });
-    it('escapes regex characters in globs', () => assert.equal(globToRegExp('a.b').test('axb'), false));
+    it('escapes regex characters in globs', () => assert.equal(compileGlob('a.b').test('axb'), false));
+    const injections: [string, string][] = [
+      ['al*ice', 'users/alice/app'],
+      ['ali?ce', 'users/alice/app'],
+      ['*', 'users/alice/app'],
+      ['**', 'users/alice/app'],
+      ['alice/app', 'users/alice/app/x'],
+      ['..', 'users/../alice/app'],
+      ['a.ice', 'users/alice/app'],
+      ['[a-z]lice', 'users/alice/app'],
+      ['alice)|(.*', 'users/alice/app'],
+    ];
+    for (const [name, repo] of injections) {
+      it(`an identity named ${JSON.stringify(name)} cannot widen users/\${identity}/*: denies ${repo}`, () => assert.equal(authz.actions(who(name), repo).has('pull'), false));
+    }
+    it('an identity used twice in a pattern must match both places', () => {
+      const twice = new Authorizer([{ identity: '*', repositories: ['${identity}/x/${identity}'], actions: ['pull'] }]);
+      assert.equal(twice.actions(who('bob'), 'bob/x/bob').has('pull'), true);
+      assert.equal(twice.actions(who('bob'), 'bob/x/eve').has('pull'), false);
+    });
   });
 
   describe('login limiter', () => {
-    it('blocks a (client, user) pair after its limit, not other users, and the client after its own limit', () => {
-      const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 5 });
-      for (let i = 0; i < 3; i++) limiter.failed('1.2.3.4', 'alice');
-      assert.ok(limiter.blockedFor('1.2.3.4', 'alice') > 0);
-      assert.equal(limiter.blockedFor('1.2.3.4', 'bob'), 0);
-      assert.equal(limiter.blockedFor('5.6.7.8', 'alice'), 0);
-      limiter.failed('1.2.3.4', 'bob');
-      limiter.failed('1.2.3.4', 'carol');
-      assert.ok(limiter.blockedFor('1.2.3.4', 'dave') > 0);
+    const fail = (limiter: LoginLimiter, client: string, user: string) => {
+      const a = limiter.admit(client, user);
+      if (a.kind === 'admitted') a.ticket.settle(false);
+      return a.kind;
+    };
+    it('refuses a (client, user) pair after its limit, not other users, and the client after its own limit', () => {
+      const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 5, maxInFlight: 100 });
+      for (let i = 0; i < 3; i++) assert.equal(fail(limiter, '1.2.3.4', 'alice'), 'admitted');
+      assert.equal(limiter.admit('1.2.3.4', 'alice').kind, 'refused');
+      assert.equal(fail(limiter, '5.6.7.8', 'alice'), 'admitted');
+      assert.equal(fail(limiter, '1.2.3.4', 'bob'), 'admitted');
+      assert.equal(fail(limiter, '1.2.3.4', 'carol'), 'admitted');
+      assert.equal(limiter.admit('1.2.3.4', 'dave').kind, 'refused');
+    });
+    it('counts attempts when admitted, so concurrent attempts cannot pass the budget; a success gives its reservation back', () => {
+      const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 100, maxInFlight: 100 });
+      const admitted = Array.from({ length: 10 }, () => limiter.admit('1.2.3.4', 'alice')).filter((a) => a.kind === 'admitted');
+      assert.equal(admitted.length, 3);
+      for (const a of admitted) if (a.kind === 'admitted') a.ticket.settle(true);
+      assert.equal(limiter.admit('1.2.3.4', 'alice').kind, 'admitted');
+    });
+    it('bounds the logins in flight from everyone', () => {
+      const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 5, maxInFlight: 2 });
+      const a = limiter.admit('10.0.0.1', 'a');
+      limiter.admit('10.0.0.2', 'b');
+      const c = limiter.admit('10.0.0.3', 'c');
+      assert.equal(c.kind === 'refused' && c.reason, 'busy');
+      if (a.kind === 'admitted') a.ticket.settle(false);
+      assert.equal(limiter.admit('10.0.0.3', 'c').kind, 'admitted');
+    });
+    it('counts an IPv6 client by its /64 and an IPv4-mapped address as IPv4', () => {
+      const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 2, perClient: 100, maxInFlight: 100 });
+      fail(limiter, '2001:db8:1:2::1', 'alice');
+      fail(limiter, '2001:db8:1:2:ffff::9', 'alice');
+      assert.equal(limiter.admit('2001:0db8:0001:0002::5', 'alice').kind, 'refused');
+      fail(limiter, '::ffff:10.1.1.1', 'bob');
+      fail(limiter, '10.1.1.1', 'bob');
+      assert.equal(limiter.admit('10.1.1.1', 'bob').kind, 'refused');
     });
     it('stays bounded', () => {
-      const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 5, maxKeys: 100 });
-      for (let i = 0; i < 10_000; i++) limiter.failed(`10.0.${i >> 8}.${i & 255}`, 'x');
-      assert.equal(limiter.blockedFor('10.0.0.0', 'x'), 0, 'the oldest keys were forgotten');
+      const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 5, maxInFlight: 100, maxKeys: 100 });
+      for (let i = 0; i < 10_000; i++) fail(limiter, `10.0.${i >> 8}.${i & 255}`, 'x');
+      for (let i = 0; i < 3; i++) assert.equal(fail(limiter, '10.0.0.0', 'x'), 'admitted', 'the oldest keys were forgotten');
     });
   });
 

@@ -30,7 +30,7 @@ async function issued(): Promise<number> {
 function tokenUpstream(): HttpUpstream {
   const url = new URL(`http://${upstreams.token}`);
   const agents = createAgents();
-  const auth = new UpstreamAuth({ upstream: 'token', registryUrl: url, credentials: fromPassword(upstreams.user, new Secret(upstreams.password)), agents, timeoutMs: 5000 });
+  const auth = new UpstreamAuth({ upstream: 'token', registryUrl: url, credentials: fromPassword(upstreams.user, new Secret(upstreams.password)), agents, timeoutMs: 5000, realmHosts: [upstreams.issuer] });
   return new HttpUpstream({ name: 'token', url, timeoutMs: 5000, redirects: 'follow', auth, agents });
 }
 

@@ -1,4 +1,5 @@
 import type { Identity } from '../auth/authenticator';
+import { type CompiledGlob, compileGlob } from './glob';
 import type { ScopeEntry } from './scope';
 
 /** One authorization rule: who (all given conditions must hold), which repositories, which actions. */
@@ -9,25 +10,38 @@ export interface AccessRule {
   group?: string;
   /** Claims that must match (top-level claim name → glob on its value, or on any element of an array value). */
   claims?: Record<string, string>;
-  /** Globs on facade repository names: `*` within one path component, `**` across them; `${identity}` is the identity name. */
+  /** Globs on facade repository names: `*` within one path component, `**` across them; `${identity}` stands for one path component equal to the identity name (glob.ts). */
   repositories: string[];
   /** Actions granted. Only `pull` means anything to a pull-only facade. */
   actions: string[];
+}
+
+interface CompiledRule {
+  rule: AccessRule;
+  identity?: CompiledGlob;
+  claims: [string, CompiledGlob][];
+  repositories: CompiledGlob[];
 }
 
 /**
  * Decides which actions an identity (or an anonymous client) may take on a
  * repository. Deny by default: an action is granted only when a rule grants
  * it; anonymous clients get only what the `anonymous` patterns grant (pull).
+ * Every glob is compiled once, here (see glob.ts for the dialect and for how
+ * `${identity}` is matched).
  */
 export class Authorizer {
-  readonly #anonymous: RegExp[];
+  readonly #anonymous: CompiledGlob[];
+  readonly #rules: CompiledRule[];
 
-  constructor(
-    private readonly rules: AccessRule[],
-    anonymousPull: string[] = [],
-  ) {
-    this.#anonymous = anonymousPull.map((g) => globToRegExp(g));
+  constructor(rules: AccessRule[], anonymousPull: string[] = []) {
+    this.#anonymous = anonymousPull.map(compileGlob);
+    this.#rules = rules.map((rule) => ({
+      rule,
+      identity: rule.identity === undefined ? undefined : compileGlob(rule.identity),
+      claims: Object.entries(rule.claims ?? {}).map(([claim, glob]) => [claim, compileGlob(glob)]),
+      repositories: rule.repositories.map(compileGlob),
+    }));
   }
 
   /** The requested scope entries cut down to what is granted (the intersection); entries with nothing granted are dropped. */
@@ -45,40 +59,23 @@ export class Authorizer {
   /** Every action granted on one repository. */
   actions(identity: Identity | undefined, repository: string): Set<string> {
     const granted = new Set<string>();
-    if (this.#anonymous.some((re) => re.test(repository))) granted.add('pull');
+    if (this.#anonymous.some((g) => g.test(repository))) granted.add('pull');
     if (!identity) return granted;
-    for (const rule of this.rules) {
-      if (!matchesWho(rule, identity)) continue;
-      if (rule.repositories.some((g) => globToRegExp(g, identity.name).test(repository))) rule.actions.forEach((a) => granted.add(a));
+    for (const compiled of this.#rules) {
+      if (!matchesWho(compiled, identity)) continue;
+      if (compiled.repositories.some((g) => g.test(repository, identity.name))) compiled.rule.actions.forEach((a) => granted.add(a));
     }
     return granted;
   }
 }
 
-function matchesWho(rule: AccessRule, identity: Identity): boolean {
-  if (rule.identity !== undefined && !globToRegExp(rule.identity).test(identity.name)) return false;
-  if (rule.group !== undefined && !identity.groups.includes(rule.group)) return false;
-  for (const [claim, glob] of Object.entries(rule.claims ?? {})) {
+function matchesWho(compiled: CompiledRule, identity: Identity): boolean {
+  if (compiled.identity && !compiled.identity.test(identity.name)) return false;
+  if (compiled.rule.group !== undefined && !identity.groups.includes(compiled.rule.group)) return false;
+  for (const [claim, glob] of compiled.claims) {
     const value = identity.claims[claim];
     const values = Array.isArray(value) ? value : [value];
-    const re = globToRegExp(glob);
-    if (!values.some((v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') && re.test(String(v)))) return false;
+    if (!values.some((v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') && glob.test(String(v)))) return false;
   }
   return true;
-}
-
-/** `*` matches within one path component, `**` matches across components, `?` one character. */
-export function globToRegExp(glob: string, identity?: string): RegExp {
-  const text = identity !== undefined ? glob.split('${identity}').join(identity.replace(/[*?]/g, '')) : glob;
-  let re = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '*' && text[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }

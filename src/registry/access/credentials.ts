@@ -21,7 +21,13 @@ export function parseAuthorization(header: string | undefined): ClientCredential
   throw new RegistryError('UNAUTHORIZED', 'malformed Authorization header');
 }
 
-/** The user name to rate-limit and log under (bearer tokens are not users). */
-export function loginName(credentials: ClientCredentials): string {
-  return credentials.kind === 'basic' ? credentials.username : '(bearer)';
+/**
+ * The user name failed logins are counted under (bearer tokens are not users):
+ * Unicode-normalised (NFKC), case-folded, trimmed and with runs of white space
+ * made one, the way a directory compares names (LDAP's caseIgnoreMatch), so
+ * that `alice`, `Alice` and ` ALICE` share one budget in every authenticator.
+ */
+export function loginKey(credentials: ClientCredentials): string {
+  if (credentials.kind !== 'basic') return '(bearer)';
+  return credentials.username.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ').slice(0, 256);
 }

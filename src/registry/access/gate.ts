@@ -4,7 +4,7 @@ import type { AuthChain } from '../auth/chain';
 import { RegistryError } from '../errors';
 import type { RegistryMetrics } from '../metrics';
 import type { Authorizer } from './authorizer';
-import { loginName } from './credentials';
+import { loginKey } from './credentials';
 import type { LoginLimiter } from './login-limiter';
 import type { ScopeEntry } from './scope';
 import { allows } from './scope';
@@ -38,24 +38,32 @@ export interface AccessGateOptions {
 export class AccessGate {
   constructor(private readonly options: AccessGateOptions) {}
 
-  /** Runs the chain; a deny is UNAUTHORIZED, too many failures TOOMANYREQUESTS. */
+  /**
+   * Runs the chain; a deny is UNAUTHORIZED. The attempt is counted before the
+   * chain runs (see LoginLimiter): over a budget, or with too many logins in
+   * flight, it is refused at once with TOOMANYREQUESTS and `Retry-After`.
+   */
   async login(credentials: ClientCredentials, context: AuthContext, challenge: ChallengeFor): Promise<Identity> {
     const { limiter, metrics, logger } = this.options;
-    const user = loginName(credentials);
-    const wait = limiter.blockedFor(context.clientIp, user);
-    if (wait > 0) {
-      metrics?.authDecisions.inc({ authenticator: 'limiter', result: 'ratelimited' });
-      throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins; try again later', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
+    const user = loginKey(credentials);
+    const admission = limiter.admit(context.clientIp, user);
+    if (admission.kind === 'refused') {
+      metrics?.authDecisions.inc({ authenticator: 'limiter', result: admission.reason === 'busy' ? 'busy' : 'ratelimited' });
+      const message = admission.reason === 'busy' ? 'too many logins in progress; try again shortly' : 'too many failed logins; try again later';
+      throw new RegistryError('TOOMANYREQUESTS', message, undefined, { 'retry-after': String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000))) });
     }
-    const decision: AuthDecision = await this.options.chain.authenticate(credentials, context).catch((err: unknown) => {
-      logger.error('authenticator chain failed; denying', { error: (err as Error)?.message, user });
-      return { kind: 'deny', reason: 'chain failed' } as const;
-    });
-    if (decision.kind === 'allow') {
-      limiter.succeeded(context.clientIp, user);
-      return decision.identity;
+    metrics?.loginsInFlight.set(limiter.inFlight);
+    let decision: AuthDecision = { kind: 'deny', reason: 'chain failed' };
+    try {
+      decision = await this.options.chain.authenticate(credentials, context).catch((err: unknown) => {
+        logger.error('authenticator chain failed; denying', { error: (err as Error)?.message, user });
+        return { kind: 'deny', reason: 'chain failed' } as const;
+      });
+    } finally {
+      admission.ticket.settle(decision.kind === 'allow');
     }
-    limiter.failed(context.clientIp, user);
+    metrics?.loginsInFlight.set(limiter.inFlight);
+    if (decision.kind === 'allow') return decision.identity;
     throw new RegistryError('UNAUTHORIZED', 'authentication required', undefined, { 'www-authenticate': challenge(undefined, 'invalid_token') });
   }
 

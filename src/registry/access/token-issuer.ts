@@ -1,5 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
 import type { ScopeEntry } from './scope';
 
@@ -17,8 +16,8 @@ export interface TokenIssuerOptions {
   /** `aud`: the service name advertised in the challenge. */
   service: string;
   ttlMs: number;
-  /** PEM file holding an EC P-256 private key; a fresh key is generated at start when absent (tokens then die with the process). */
-  keyFile?: string;
+  /** The EC P-256 private key (files.ts reads and checks `token.keyFile`); a fresh key is generated at start when absent (tokens then die with the process). */
+  key?: KeyObject;
   /** Most verified tokens remembered, so that a hot token is checked once. Default 10000. */
   maxVerified?: number;
 }
@@ -41,8 +40,8 @@ export class TokenIssuer {
   readonly #verified = new Map<string, AccessClaims>();
 
   constructor(private readonly options: TokenIssuerOptions) {
-    if (options.keyFile) {
-      this.#private = createPrivateKey(readFileSync(options.keyFile));
+    if (options.key) {
+      this.#private = options.key;
       this.#public = createPublicKey(this.#private);
     } else {
       const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -1,13 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../../config/errors';
 import { Secret } from '../../log/secret';
 import type { UpstreamAuthConfig, UpstreamConfig } from '../config';
+import { readCertificates, readSettingFile } from '../files';
 import type { RegistryMetrics } from '../metrics';
 import { type UpstreamCredentials, anonymous, fromPassword, fromToken } from './credentials';
 import type { EcrUpstreamOptions } from './ecr';
 import { createAgents } from './http-client';
 import { HttpUpstream } from './http-upstream';
+import { RedirectPolicy } from './redirect-policy';
 import { ManifestCache, type ManifestCacheOptions } from './manifest-cache';
 import { type Route, UpstreamRouter } from './router';
 import { UpstreamAuth } from './upstream-auth';
@@ -37,11 +38,12 @@ export function buildRouter(upstreams: UpstreamConfig[], env: BuildEnv): Upstrea
     names.add(u.name);
     prefixes.add(u.prefix);
     const url = new URL(u.url);
-    const ca = u.caFile ? readText(resolve(env.baseDir, u.caFile), `${path}.caFile`) : undefined;
+    const ca = u.caFile ? readCertificates(resolve(env.baseDir, u.caFile), `${path}.caFile`) : undefined;
     const agents = createAgents(256, ca);
     const credentials = credentialsFor(u.auth, url, `${path}.auth`, env);
     const auth = new UpstreamAuth({ upstream: u.name, registryUrl: url, credentials, agents, timeoutMs: u.timeout, realmHosts: u.realmHosts });
-    const http = new HttpUpstream({ name: u.name, url, timeoutMs: u.timeout, redirects: u.redirects, auth, agents, metrics: env.metrics });
+    const redirectPolicy = new RedirectPolicy({ upstream: u.name, origin: url, allowedHosts: u.redirectHosts, agents, ca });
+    const http = new HttpUpstream({ name: u.name, url, timeoutMs: u.timeout, redirects: u.redirects, auth, agents, redirectPolicy, metrics: env.metrics });
     return { prefix: u.prefix, repositoryPrefix: u.repositoryPrefix, upstream: new ManifestCache(http, { ...env.cache, metrics: env.metrics }) };
   });
   return new UpstreamRouter(routes);
@@ -60,16 +62,8 @@ function credentialsFor(auth: UpstreamAuthConfig, url: URL, path: string, env: B
 /** Reads a secret from the config value, a file or an environment variable. */
 function secretFrom(source: { value?: string; file?: string; env?: string }, path: string, env: BuildEnv): Secret {
   if (source.value !== undefined) return new Secret(source.value);
-  if (source.file !== undefined) return new Secret(readText(resolve(env.baseDir, source.file), `${path}.file`).replace(/\r?\n$/, ''));
+  if (source.file !== undefined) return new Secret(readSettingFile(resolve(env.baseDir, source.file), `${path}.file`).replace(/\r?\n$/, ''));
   const value = (env.env ?? process.env)[source.env as string];
   if (!value) throw new ConfigError(`${path}.env`, `environment variable ${source.env} is not set`);
   return new Secret(value);
-}
-
-function readText(file: string, setting: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(setting, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
 }

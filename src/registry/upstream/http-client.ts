@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { RegistryError } from '../errors';
+import { FORBIDDEN_DESTINATION } from './redirect-policy';
 
 export interface SendOptions {
   method: string;
@@ -29,7 +30,8 @@ export function createAgents(maxSockets = 256, ca?: string): Agents {
 /**
  * Sends one request (no body) and resolves with the response once its
  * headers arrive. A network failure or timeout rejects with UNAVAILABLE naming
- * only the upstream, never the URL's query or any header. The body is then
+ * only the upstream and `timeout` or `unreachable` — never the URL, a header
+ * or the errno (which would make the facade a port scanner's oracle). The body is then
  * watched by `watchBody`. (A socket idle timeout would do the same, but it
  * re-arms a timer on every chunk and costs a third of blob throughput.)
  */
@@ -42,7 +44,7 @@ export function send(url: URL, options: SendOptions, upstream: string): Promise<
       headers: options.headers,
       agent: secure ? options.agents.https : options.agents.http,
     });
-    const fail = (why: string) =>
+    const fail = (why: 'timeout' | 'unreachable') =>
       reject(new RegistryError('UNAVAILABLE', `upstream ${upstream} is unavailable`, { upstream, reason: why }));
     const timer = setTimeout(() => {
       req.destroy();
@@ -50,7 +52,9 @@ export function send(url: URL, options: SendOptions, upstream: string): Promise<
     }, options.timeoutMs);
     req.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      fail(err.code ?? 'network error');
+      if (err.code === FORBIDDEN_DESTINATION) {
+        reject(new RegistryError('UNAVAILABLE', `upstream ${upstream} redirected to a destination that is not allowed`, { upstream }));
+      } else fail('unreachable');
     });
     req.once('response', (res) => {
       clearTimeout(timer);

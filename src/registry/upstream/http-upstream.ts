@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { RegistryError, isErrorCode } from '../errors';
 import type { RegistryMetrics } from '../metrics';
 import { type Agents, createAgents, discard, readSmall, send } from './http-client';
+import { RedirectPolicy } from './redirect-policy';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from './upstream';
 import type { UpstreamAuth } from './upstream-auth';
 
@@ -16,21 +17,26 @@ export interface HttpUpstreamOptions {
   redirects: RedirectMode;
   auth: UpstreamAuth;
   agents?: Agents;
+  /** Where followed redirects may go. Default: the upstream's origin and public addresses (`RedirectPolicy` without a list). */
+  redirectPolicy?: RedirectPolicy;
   metrics?: RegistryMetrics;
 }
 
 /** Response headers relayed to clients; everything else (cookies, server banners) stays behind. */
 const RELAYED = ['content-type', 'content-length', 'docker-content-digest', 'etag', 'content-range', 'accept-ranges', 'last-modified', 'link', 'oci-filters-applied'];
 const MAX_HOPS = 5;
+const REDIRECTS = [301, 302, 303, 307, 308];
 
 /** An upstream registry reached over HTTP(S): the real thing behind the decorators. */
 export class HttpUpstream implements Upstream {
   readonly name: string;
   readonly #agents: Agents;
+  readonly #policy: RedirectPolicy;
 
   constructor(private readonly options: HttpUpstreamOptions) {
     this.name = options.name;
     this.#agents = options.agents ?? createAgents();
+    this.#policy = options.redirectPolicy ?? new RedirectPolicy({ upstream: options.name, origin: options.url, allowedHosts: [], agents: this.#agents });
   }
 
   async fetch(request: UpstreamRequest): Promise<UpstreamResponse> {
@@ -64,6 +70,7 @@ export class HttpUpstream implements Upstream {
   async close(): Promise<void> {
     this.#agents.http.destroy();
     this.#agents.https.destroy();
+    this.#policy.close();
   }
 
   async #send(url: URL, method: string, headers: Record<string, string>, scope: string): Promise<{ res: http.IncomingMessage; authorization?: string }> {
@@ -72,25 +79,36 @@ export class HttpUpstream implements Upstream {
     return { res: await send(url, { method, headers: all, timeoutMs: this.options.timeoutMs, agents: this.#agents }, this.name), authorization };
   }
 
-  /** Follows storage redirects when configured to: relative Locations resolved, Authorization dropped once the host changes. */
+  /**
+   * Follows storage redirects when configured to, at most MAX_HOPS of them,
+   * each to a destination the RedirectPolicy allows: relative Locations
+   * resolved, Authorization sent only to the upstream's own origin. More
+   * hops than that is UNAVAILABLE, never a redirect handed to the client.
+   */
   async #redirects(res: http.IncomingMessage, url: URL, method: string, headers: Record<string, string>, scope: string): Promise<http.IncomingMessage> {
+    if (this.options.redirects !== 'follow') return res;
     let current = res;
     let at = url;
-    for (let hop = 0; hop < MAX_HOPS && this.options.redirects === 'follow'; hop++) {
+    for (let hop = 0; ; hop++) {
       const status = current.statusCode ?? 0;
       const location = current.headers.location;
-      if (![301, 302, 303, 307, 308].includes(status) || !location) return current;
+      if (!REDIRECTS.includes(status) || !location) return current;
       discard(current);
-      const next = new URL(location, at);
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError('UNAVAILABLE', `upstream ${this.name} sent an unusable redirect`);
+      if (hop === MAX_HOPS) throw new RegistryError('UNAVAILABLE', `upstream ${this.name} redirected more than ${MAX_HOPS} times`, { upstream: this.name });
+      let next: URL;
+      try {
+        next = new URL(location, at);
+      } catch {
+        throw new RegistryError('UNAVAILABLE', `upstream ${this.name} sent an unusable redirect`, { upstream: this.name });
+      }
+      const target = this.#policy.target(next, at);
       const nextMethod = status === 303 ? 'GET' : method;
       current =
-        next.host === this.options.url.host
+        target.kind === 'origin'
           ? (await this.#send(next, nextMethod, headers, scope)).res
-          : await send(next, { method: nextMethod, headers, timeoutMs: this.options.timeoutMs, agents: this.#agents }, this.name);
+          : await send(next, { method: nextMethod, headers, timeoutMs: this.options.timeoutMs, agents: target.agents }, this.name);
       at = next;
     }
-    return current;
   }
 
   #url(request: UpstreamRequest): URL {

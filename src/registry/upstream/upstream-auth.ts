@@ -3,6 +3,7 @@ import { RegistryError } from '../errors';
 import { type Challenge, parseChallenge } from './challenge';
 import type { UpstreamCredentials, UpstreamSecret } from './credentials';
 import { type Agents, readSmall, send } from './http-client';
+import { realmMayReceiveCredentials } from './realm-policy';
 
 interface CachedToken {
   token: Secret;
@@ -15,7 +16,7 @@ export interface UpstreamAuthOptions {
   credentials: UpstreamCredentials;
   agents: Agents;
   timeoutMs: number;
-  /** Token realms on other hosts that may receive the credentials (the registry's own domain always may). */
+  /** Token realms on other hosts (`host[:port]`) that may receive the credentials (see realm-policy.ts for the rest). */
   realmHosts?: string[];
   /** Most scopes whose tokens are kept. Default 1024. */
   maxTokens?: number;
@@ -128,11 +129,9 @@ export class UpstreamAuth {
     return { token: new Secret(token), expiresAt: from + lifetime - EXPIRY_MARGIN_MS };
   }
 
-  /** Credentials go only to the registry's own host or domain, or to hosts listed in the config (distribution's realmAllowed). */
+  /** Whether this realm may receive the credentials (realm-policy.ts). */
   #realmAllowed(realm: URL): boolean {
-    const own = this.options.registryUrl.hostname;
-    if (realm.hostname === own || (this.options.realmHosts ?? []).includes(realm.host)) return true;
-    return registrableDomain(realm.hostname) !== undefined && registrableDomain(realm.hostname) === registrableDomain(own);
+    return realmMayReceiveCredentials(realm, this.options.registryUrl, this.options.realmHosts ?? []);
   }
 }
 
@@ -142,11 +141,4 @@ function tokenKey(challenge: Challenge, scope: string): string {
 
 function basic(username: string, password: Secret): string {
   return `Basic ${Buffer.from(`${username}:${password.reveal()}`).toString('base64')}`;
-}
-
-/** The last two labels of a DNS name (`auth.docker.io` → `docker.io`); undefined for IP addresses. */
-function registrableDomain(host: string): string | undefined {
-  if (/^[\d.]+$/.test(host) || host.includes(':')) return undefined;
-  const labels = host.split('.');
-  return labels.length >= 2 ? labels.slice(-2).join('.') : undefined;
 }

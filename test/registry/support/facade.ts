@@ -21,8 +21,8 @@ export function testConfig(overrides: Record<string, unknown> = {}): RegistryCon
     metricsListen: '',
     upstreams: [
       { name: 'basic', prefix: 'basic', url: `http://${upstreams.basic}`, auth: creds },
-      { name: 'token', prefix: 'token', url: `http://${upstreams.token}`, auth: creds },
-      { name: 'redirect-follow', prefix: 'follow', url: `http://${upstreams.redirecting}`, auth: creds, redirects: 'follow' },
+      { name: 'token', prefix: 'token', url: `http://${upstreams.token}`, auth: creds, realmHosts: [upstreams.issuer] },
+      { name: 'redirect-follow', prefix: 'follow', url: `http://${upstreams.redirecting}`, auth: creds, redirects: 'follow', redirectHosts: [upstreams.storage] },
       { name: 'redirect-pass', prefix: 'pass', url: `http://${upstreams.redirecting}`, auth: creds, redirects: 'pass' },
       { name: 'relative', prefix: 'relative', url: `http://${upstreams.relative}`, auth: creds },
       { name: 'lib', prefix: 'lib', url: `http://${upstreams.basic}`, repositoryPrefix: 'test', auth: creds },

@@ -12,6 +12,8 @@ export const upstreams = {
   issuer: '127.0.0.1:5012',
   /** nginx front of `basic` redirecting blob GETs to the storage host 127.0.0.2:5015 (which refuses Authorization). */
   redirecting: '127.0.0.1:5013',
+  /** The storage host the redirecting front sends blob GETs to. */
+  storage: '127.0.0.2:5015',
   /** nginx front of `basic` redirecting blob GETs with a relative Location. */
   relative: '127.0.0.1:5016',
   /** docker-registry over the same storage as `basic`, accepting user AWS with the AWS stand-in's ECR password. */

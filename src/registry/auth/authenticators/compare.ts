@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { hashPool } from '../hash-pool';
 
 /** Compares two strings in time that depends on neither's content (both are hashed first). */
 export function constantTimeEqual(a: string, b: string): boolean {
@@ -15,7 +15,15 @@ export function isBcryptHash(hash: string): boolean {
   return BCRYPT.test(hash);
 }
 
-/** Checks a password against a bcrypt hash; bcryptjs compares the digests in constant time. */
+/**
+ * Checks a password against a bcrypt hash on the shared worker pool (never on
+ * the event loop); bcryptjs compares the digests in constant time.
+ */
 export async function bcryptMatches(password: string, hash: string): Promise<boolean> {
-  return bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$'));
+  return hashPool.compare(password, hash.replace(/^\$2y\$/, '$2b$'));
+}
+
+/** Hashes a password with bcrypt at `cost` on the shared worker pool. */
+export async function bcryptHash(password: string, cost: number): Promise<string> {
+  return hashPool.hash(password, cost);
 }

@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { stat, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import bcrypt from 'bcryptjs';
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
 import { ConfigError } from '../../../config/errors';
 import type { Logger } from '../../../log/logger';
 import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials } from '../authenticator';
-import { bcryptMatches, isBcryptHash } from './compare';
+import { bcryptHash, bcryptMatches, isBcryptHash } from './compare';
 import { parseOptions } from './options';
 
 const schema = z.strictObject({
@@ -44,7 +43,7 @@ export const htpasswdAuthenticator: AuthenticatorFactory = (options, env) => {
   /** A hash of a random password at the cost of the file's first entry (bcrypt's default, 10, for an empty file). */
   const standInHash = () => {
     const cost = Number(/^\$2[abxy]?\$(\d{2})\$/.exec(users.values().next().value ?? '')?.[1] ?? 10);
-    if (standIn?.cost !== cost) standIn = { cost, hash: bcrypt.hash(randomBytes(16).toString('hex'), cost) };
+    if (standIn?.cost !== cost) standIn = { cost, hash: bcryptHash(randomBytes(16).toString('hex'), cost) };
     return standIn.hash;
   };
   let checkedAt = Date.now();

@@ -47,7 +47,8 @@ const schema = z
 /**
  * `jwt`: a JWT given as the Basic password or as a bearer token, verified
  * against the issuer's keys (JWKS URL or discovery): signature with an allowed
- * algorithm, `iss`, `aud`, `exp`/`nbf` with leeway. Not a JWT, or another
+ * algorithm, `iss`, `aud`, `exp`/`nbf`/`iat` with leeway (an `iat` later than
+ * now plus the leeway is refused). Not a JWT, or another
  * issuer's → abstain; any verification failure → deny; keys unreachable → deny.
  * Accepts AWS STS GetWebIdentityToken JWTs (`profile: aws-sts`).
  */
@@ -75,6 +76,9 @@ export const jwtAuthenticator: AuthenticatorFactory = (options, env) => {
           clockTolerance: o.clockTolerance / 1000,
           requiredClaims: ['exp'],
         });
+        if (typeof payload.iat === 'number' && payload.iat * 1000 > Date.now() + o.clockTolerance) {
+          return { kind: 'deny', reason: 'token rejected: issued in the future (iat)' };
+        }
         const identity = identityFrom(payload as Record<string, unknown>, o.claims);
         if (!identity) return { kind: 'deny', reason: 'token has no identity claim' };
         return { kind: 'allow', identity: { ...identity, authenticator: env.name } };
