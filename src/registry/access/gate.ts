@@ -46,7 +46,7 @@ export class AccessGate {
   async login(credentials: ClientCredentials, context: AuthContext, challenge: ChallengeFor): Promise<Identity> {
     const { limiter, metrics, logger } = this.options;
     const user = loginKey(credentials);
-    const admission = limiter.admit(context.clientIp, user);
+    const admission = await limiter.admit(context.clientIp, user);
     if (admission.kind === 'refused') {
       metrics?.authDecisions.inc({ authenticator: 'limiter', result: admission.reason === 'busy' ? 'busy' : 'ratelimited' });
       const message = admission.reason === 'busy' ? 'too many logins in progress; try again shortly' : 'too many failed logins; try again later';

@@ -24,6 +24,8 @@ export interface AppOptions {
   zeroCopy?: boolean;
   /** True while the facade should receive traffic (false once shutting down). */
   ready: () => boolean;
+  /** Serve these public keys as a JWK Set at `GET /token/keys` (`token.publishKeys`). */
+  publishKeys?: { publicKeys(): unknown };
 }
 
 /** The facade's Express application: `/v2/…`, `/token`, `/healthz`, `/readyz`, one error boundary. */
@@ -35,6 +37,8 @@ export function createApp(options: AppOptions): Express {
   app.use(common(options.metrics));
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok\n'));
   app.get('/readyz', (_req, res) => void (options.ready() ? res.type('text/plain').send('ok\n') : res.status(503).type('text/plain').send('not ready\n')));
+  const keys = options.publishKeys;
+  if (keys) app.get('/token/keys', (_req, res) => void res.setHeader('cache-control', 'max-age=60').type('application/jwk-set+json').send(JSON.stringify(keys.publicKeys())));
   const token = tokenHandler(options);
   app.get('/token', token);
   app.post('/token', express.urlencoded({ extended: false, limit: options.maxBodyBytes, parameterLimit: 20 }), token);
