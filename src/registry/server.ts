@@ -86,9 +86,12 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
         ready = false;
         const closed = new Promise<void>((done) => server.close(() => done()));
         server.closeIdleConnections();
+        // Keep-alive connections that finish their last request while draining are closed as soon as they are idle.
+        const idle = setInterval(() => server.closeIdleConnections(), 250);
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
+        clearInterval(idle);
         await Promise.allSettled([router.close(), deps.chain ? Promise.resolve() : chain.close(), limiter.close()]);
         ownCredentials?.close();
       })();

@@ -57,6 +57,7 @@ export class Fleet {
   private constructor(private readonly options: FleetOptions) {}
 
   static async start(options: FleetOptions): Promise<Fleet> {
+    mkdirSync(options.dir, { recursive: true });
     const fleet = new Fleet(options);
     for (let i = 0; i < options.replicas; i++) {
       const port = await freePort();
