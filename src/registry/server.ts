@@ -54,7 +54,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr });
   const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
   const signingKey = config.token.keyFile ? readSigningKey(resolve(deps.baseDir, config.token.keyFile), 'registry.token.keyFile') : undefined;
-  const keys = config.token.keys?.map((k, i) => ({ id: k.id, sign: k.sign, key: readTokenKey(resolve(deps.baseDir, k.file), `registry.token.keys.${i}.file`) }));
+  const keys = config.token.keys?.map((k, i) => ({ id: k.id, sign: k.sign, key: readTokenKey(resolve(deps.baseDir, k.file), `registry.token.keys[${i}].file`) }));
   if (keys?.find((k) => k.sign && k.key.type !== 'private')) throw new ConfigError('registry.token.keys', 'the key with sign: true must be a private key');
   const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, key: signingKey, keys });
   const limits = { windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient, maxInFlight: config.rateLimit.maxInFlight };
