@@ -250,6 +250,7 @@ async function main(): Promise<void> {
     await stop(pipeProcess);
     rmSync(dir, { recursive: true, force: true });
   }
+  await (await import('./registry-scaleout')).scaleOut();
 }
 
 if (require.main === module) {

@@ -131,7 +131,7 @@ http {
   scgi_temp_path ${dir}/tmp/scgi;
   upstream facade {
 ${this.replicas.map((r) => `    server 127.0.0.1:${r.port} max_fails=1 fail_timeout=1s;`).join('\n')}
-    keepalive 64;
+    keepalive 256;
   }
   server {
     listen ${this.host};
