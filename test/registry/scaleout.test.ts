@@ -125,7 +125,7 @@ describe('registry scale-out: three replicas behind nginx (issue 15)', function 
       big = await pushBigImage(services.registryOpen, 'test/scaleout-big', '1', 64 << 20);
       const keys = [{ id: 'k1', file: writeEcKey(join(dir, 'dying-k1.pem')), sign: true }];
       // 16 MiB/s per client connection: a 64 MiB layer takes about 4 s, long enough to kill its replica mid-way.
-      fleet = await Fleet.start({ dir: join(dir, 'dying'), replicas: 3, config: () => fleetConfig(keys), limitRate: '16m' });
+      fleet = await Fleet.start({ dir: join(dir, 'dying'), replicas: 3, config: () => fleetConfig(keys, { limits: { shutdownGrace: '60s' } }), limitRate: '16m' });
     });
     after(async () => {
       await fleet?.close();
@@ -179,14 +179,17 @@ describe('registry scale-out: three replicas behind nginx (issue 15)', function 
         return { status: res.status, size, digest: `sha256:${hash.digest('hex')}` };
       });
       assert.equal(await streamingReplica(fleet, 10_000, 1), 1, 'replica b is streaming blobs when it gets SIGTERM');
-      const stopping = fleet.stopReplica(1);
+      const stopAt = Date.now();
+      const stopping = fleet.stopReplica(1).then(() => Date.now() - stopAt);
       const results = await Promise.all(pulls);
-      await stopping;
+      const stoppedIn = await stopping;
       assert.deepEqual(
         results.map((r) => `${r.status} ${r.size} ${r.digest}`),
         results.map(() => `200 ${layer.size} ${layer.digest}`),
         'all 20 complete and whole',
       );
+      // It drained: it exited once its pulls were done, not when the 60 s grace period cut the load balancer's kept-alive connections.
+      assert.ok(stoppedIn < 30_000, `replica b stopped after ${stoppedIn} ms`);
       await fleet.startReplica(1);
     });
   });
