@@ -2,7 +2,8 @@
  * bench:registry, scale-out section (issue 15): manifest-by-digest requests
  * with a bearer token, through a real nginx (round robin, keep-alive) to 1, 2
  * and 3 facade replicas sharing one config and one token key, driven by wrk
- * (2 threads, 64 connections). On a 2-core machine the aggregate cannot grow
+ * (2 threads; 64 connections saturating the fleet, then 10 connections paced
+ * to about 1,000 requests/s). On a 2-core machine the aggregate cannot grow
  * with replicas, so the figure that must hold is the cost: CPU-seconds of the
  * facade processes (utime + stime from /proc) per 10,000 requests, which must
  * stay within 10 % of the single-replica figure (nothing is coordinated per
@@ -14,7 +15,7 @@
  * Run alone with `tsx bench/registry-scaleout.ts`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,10 +43,14 @@ interface Measure {
   cpuPer10k: number;
 }
 
-async function measure(fleet: Fleet, token: string, digest: string): Promise<Measure> {
+/** Saturated: 64 connections as fast as they go. Paced: 10 connections, each waiting 10 ms after every answer (about 1,000 requests/s, below every fleet's capacity). */
+type Load = 'saturated' | 'paced';
+
+async function measure(fleet: Fleet, token: string, digest: string, load: Load, pacing: string): Promise<Measure> {
   const pids = fleet.replicas.map((r) => r.process!.child.pid!);
   const before = pids.map(cpuSeconds);
-  const { stdout } = await run('wrk', ['-t2', '-c64', `-d${SECONDS}s`, '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${DOCKER_V2}`, `${fleet.url}/v2/up/test/busybox/manifests/${digest}`], { timeout: (SECONDS + 30) * 1000 });
+  const shape = load === 'saturated' ? ['-t2', '-c64'] : ['-t2', '-c10', '-s', pacing];
+  const { stdout } = await run('wrk', [...shape, `-d${SECONDS}s`, '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${DOCKER_V2}`, `${fleet.url}/v2/up/test/busybox/manifests/${digest}`], { timeout: (SECONDS + 30) * 1000 });
   const cpu = pids.map(cpuSeconds).reduce((sum, c, i) => sum + c - before[i], 0);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
@@ -84,22 +89,28 @@ export async function scaleOut(): Promise<void> {
     for (const f of fleets) for (let i = 0; i < f.replicas.length * 2; i++) await fetch(`${f.url}/v2/up/test/busybox/manifests/${digest}`, { headers: { authorization: `Bearer ${token}`, accept: DOCKER_V2 } }).then((r) => r.arrayBuffer());
     // JIT and connection warm-up of every replica, not measured.
     for (const f of fleets) await run('wrk', ['-t2', '-c64', '-d3s', '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${DOCKER_V2}`, `${f.url}/v2/up/test/busybox/manifests/${digest}`]);
-    const results: Measure[][] = fleets.map(() => []);
-    for (let round = 0; round < ROUNDS; round++) for (const [i, f] of fleets.entries()) results[i].push(await measure(f, token, digest));
-    const base = median(results[0].map((m) => m.cpuPer10k));
-    const rows = results.map((rs, i) => {
+    const pacing = join(dir, 'pace.lua');
+    writeFileSync(pacing, 'function delay()\n  return 10\nend\n');
+    const loads: Load[] = ['saturated', 'paced'];
+    const results = loads.map(() => fleets.map((): Measure[] => []));
+    for (let round = 0; round < ROUNDS; round++) for (const [l, load] of loads.entries()) for (const [i, f] of fleets.entries()) results[l][i].push(await measure(f, token, digest, load, pacing));
+    const rows = results.flatMap((byFleet, l) => {
+      const base = median(byFleet[0].map((m) => m.cpuPer10k));
+      return byFleet.map((rs, i) => {
       const cpu = median(rs.map((m) => m.cpuPer10k));
       const ratios = rs.map((m) => m.cpuPer10k / base);
       return [
         `${i + 1}`,
+        loads[l] === 'saturated' ? '64 conns, saturated' : '10 conns, ~1,000 req/s',
         `${median(rs.map((m) => m.rps)).toFixed(0)} req/s`,
         `${cpu.toFixed(2)} s`,
         `${(cpu / base).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
         i === 0 ? '' : '≤ 1.10×',
         `${rs.reduce((s, m) => s + m.failed, 0)} of ${rs.reduce((s, m) => s + m.requests, 0)}`,
       ];
+      });
     });
-    const head = ['replicas behind nginx', 'manifest by digest, bearer, 64 conns', 'facade CPU per 10k requests', 'ratio to 1 replica', 'target', 'failed requests'];
+    const head = ['replicas behind nginx', 'load (manifest by digest, bearer)', 'requests/s', 'facade CPU per 10k requests', 'ratio to 1 replica', 'target', 'failed requests'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
     process.stdout.write(['', 'scale-out (nginx round robin, shared key):', line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n');
