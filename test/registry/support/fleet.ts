@@ -53,6 +53,10 @@ export class Fleet {
   /** `127.0.0.1:port` of nginx, as used in image references. */
   host = '';
   #nginx?: ChildProcess;
+  #conf = '';
+  #nginxDir = '';
+  /** Replicas taken out of the balancer. */
+  readonly #out = new Set<number>();
 
   private constructor(private readonly options: FleetOptions) {}
 
@@ -68,7 +72,7 @@ export class Fleet {
     fleet.url = `http://${fleet.host}`;
     try {
       await Promise.all(fleet.replicas.map((_, i) => fleet.startReplica(i)));
-      await fleet.#startNginx(front);
+      await fleet.#startNginx();
     } catch (err) {
       await fleet.close();
       throw err;
@@ -88,11 +92,19 @@ export class Fleet {
     this.replicas[i].process = undefined;
   }
 
-  /** A rolling restart: each replica in turn stopped gracefully and started with `config(i)`. */
+  /**
+   * A rolling restart as Kubernetes does it: each replica in turn is taken out
+   * of the balancer (endpoints removed, the preStop sleep), stopped with
+   * SIGTERM, started with `config(i)`, and put back once it listens.
+   */
   async rollingRestart(config: (i: number) => Record<string, unknown>): Promise<void> {
     for (let i = 0; i < this.replicas.length; i++) {
+      this.#out.add(i);
+      await this.#reload();
       await this.stopReplica(i);
       await this.startReplica(i, config(i));
+      this.#out.delete(i);
+      await this.#reload();
     }
   }
 
@@ -112,12 +124,17 @@ export class Fleet {
     await Promise.allSettled(this.replicas.map((r) => r.process?.stop()));
   }
 
-  async #startNginx(port: number): Promise<void> {
-    const dir = join(this.options.dir, 'nginx');
-    mkdirSync(join(dir, 'tmp'), { recursive: true });
-    const conf = join(dir, 'nginx.conf');
+  /** Rewrites nginx.conf for the replicas in the balancer and has nginx reload it (old workers finish their requests). */
+  async #reload(): Promise<void> {
+    this.#writeConf();
+    this.#nginx!.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+
+  #writeConf(): void {
+    const dir = this.#nginxDir;
     writeFileSync(
-      conf,
+      this.#conf,
       `worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -130,7 +147,7 @@ http {
   uwsgi_temp_path ${dir}/tmp/uwsgi;
   scgi_temp_path ${dir}/tmp/scgi;
   upstream facade {
-${this.replicas.map((r) => `    server 127.0.0.1:${r.port} max_fails=1 fail_timeout=1s;`).join('\n')}
+${this.replicas.map((r, i) => `    server 127.0.0.1:${r.port} max_fails=1 fail_timeout=1s${this.#out.has(i) ? ' down' : ''};`).join('\n')}
     keepalive 256;
   }
   server {
@@ -154,7 +171,15 @@ ${this.replicas.map((r) => `    server 127.0.0.1:${r.port} max_fails=1 fail_time
 }
 `,
     );
-    const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+
+  async #startNginx(): Promise<void> {
+    const dir = join(this.options.dir, 'nginx');
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    this.#nginxDir = dir;
+    this.#conf = join(dir, 'nginx.conf');
+    this.#writeConf();
+    const child = spawn('nginx', ['-p', dir, '-c', this.#conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#nginx = child;
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += String(c)));
