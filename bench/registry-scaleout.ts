@@ -97,17 +97,17 @@ export async function scaleOut(): Promise<void> {
     const rows = results.flatMap((byFleet, l) => {
       const base = median(byFleet[0].map((m) => m.cpuPer10k));
       return byFleet.map((rs, i) => {
-      const cpu = median(rs.map((m) => m.cpuPer10k));
-      const ratios = rs.map((m) => m.cpuPer10k / base);
-      return [
-        `${i + 1}`,
-        loads[l] === 'saturated' ? '64 conns, saturated' : '10 conns, ~1,000 req/s',
-        `${median(rs.map((m) => m.rps)).toFixed(0)} req/s`,
-        `${cpu.toFixed(2)} s`,
-        `${(cpu / base).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
-        i === 0 ? '' : '≤ 1.10×',
-        `${rs.reduce((s, m) => s + m.failed, 0)} of ${rs.reduce((s, m) => s + m.requests, 0)}`,
-      ];
+        const cpu = median(rs.map((m) => m.cpuPer10k));
+        const ratios = rs.map((m) => m.cpuPer10k / base);
+        return [
+          `${i + 1}`,
+          loads[l] === 'saturated' ? '64 conns, saturated' : '10 conns, ~1,000 req/s',
+          `${median(rs.map((m) => m.rps)).toFixed(0)} req/s`,
+          `${cpu.toFixed(2)} s`,
+          `${(cpu / base).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+          i === 0 ? '' : '≤ 1.10×',
+          `${rs.reduce((s, m) => s + m.failed, 0)} of ${rs.reduce((s, m) => s + m.requests, 0)}`,
+        ];
       });
     });
     const head = ['replicas behind nginx', 'load (manifest by digest, bearer)', 'requests/s', 'facade CPU per 10k requests', 'ratio to 1 replica', 'target', 'failed requests'];
