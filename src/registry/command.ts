@@ -63,12 +63,14 @@ export const registryCommand: Command = {
           },
         })
       : undefined;
+    // Handlers first: whoever reads the line below may send SIGTERM at once.
+    const stopping = untilSignal();
     logger.info('registry facade listening', {
       url: facade.url,
       upstreams: config.registry.upstreams.map((u) => `${u.prefix || '*'} → ${u.name}`),
       metrics: metrics ? formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) : 'disabled',
     });
-    const signal = await untilSignal();
+    const signal = await stopping;
     ready = false;
     logger.info('shutting down; finishing in-flight pulls', { signal, graceMs: config.registry.limits.shutdownGrace });
     await facade.close();

@@ -213,8 +213,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
       stderr += String(d);
       if (!signalled && stderr.includes('registry facade listening')) {
         signalled = true;
-        // The CLI installs its SIGTERM handler just after that line; a signal in between ends it without a clean stop.
-        setTimeout(() => child.kill('SIGTERM'), 500);
+        child.kill('SIGTERM');
       }
     });
     child.once('exit', (code) => {
