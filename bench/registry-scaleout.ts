@@ -36,11 +36,18 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICK;
 }
 
+/** Voluntary context switches of a process: how often its event loop went to sleep waiting for work. */
+function sleeps(pid: number): number {
+  return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
 interface Measure {
   rps: number;
   requests: number;
   failed: number;
   cpuPer10k: number;
+  /** Event-loop sleeps (voluntary context switches) of all facade processes per request. */
+  sleepsPerRequest: number;
 }
 
 /** Saturated: 64 connections as fast as they go. Paced: 10 connections, each waiting 10 ms after every answer (about 1,000 requests/s, below every fleet's capacity). */
@@ -49,16 +56,18 @@ type Load = 'saturated' | 'paced';
 async function measure(fleet: Fleet, token: string, digest: string, load: Load, pacing: string): Promise<Measure> {
   const pids = fleet.replicas.map((r) => r.process!.child.pid!);
   const before = pids.map(cpuSeconds);
+  const sleptBefore = pids.map(sleeps);
   const shape = load === 'saturated' ? ['-t2', '-c64'] : ['-t2', '-c10', '-s', pacing];
   const { stdout } = await run('wrk', [...shape, `-d${SECONDS}s`, '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${DOCKER_V2}`, `${fleet.url}/v2/up/test/busybox/manifests/${digest}`], { timeout: (SECONDS + 30) * 1000 });
   const cpu = pids.map(cpuSeconds).reduce((sum, c, i) => sum + c - before[i], 0);
+  const slept = pids.map(sleeps).reduce((sum, c, i) => sum + c - sleptBefore[i], 0);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   if (!requests || !rps) throw new Error(`wrk: ${stdout}`);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const failed = non2xx + (socket ? socket.slice(1).reduce((s, n) => s + Number(n), 0) : 0);
-  return { rps, requests, failed, cpuPer10k: (cpu / requests) * 10_000 };
+  return { rps, requests, failed, cpuPer10k: (cpu / requests) * 10_000, sleepsPerRequest: slept / requests };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -106,11 +115,12 @@ export async function scaleOut(): Promise<void> {
           `${cpu.toFixed(2)} s`,
           `${(cpu / base).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
           i === 0 ? '' : '≤ 1.10×',
+          median(rs.map((m) => m.sleepsPerRequest)).toFixed(2),
           `${rs.reduce((s, m) => s + m.failed, 0)} of ${rs.reduce((s, m) => s + m.requests, 0)}`,
         ];
       });
     });
-    const head = ['replicas behind nginx', 'load (manifest by digest, bearer)', 'requests/s', 'facade CPU per 10k requests', 'ratio to 1 replica', 'target', 'failed requests'];
+    const head = ['replicas behind nginx', 'load (manifest by digest, bearer)', 'requests/s', 'facade CPU per 10k requests', 'ratio to 1 replica', 'target', 'event-loop sleeps per request', 'failed requests'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
     process.stdout.write(['', 'scale-out (nginx round robin, shared key):', line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n');
