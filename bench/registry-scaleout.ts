@@ -11,6 +11,7 @@
  * are measured in turn, round after round (3 rounds); each figure is the
  * median of its rounds. Upstream: the CI's `auth: token` docker-registry
  * (the facade's manifest cache serves repeated digests).
+ * A request counts as failed on a non-2xx answer or a socket error (wrk --timeout 10s).
  * Environment: BENCH_REGISTRY_SECONDS (wrk duration per measurement, default 10).
  * Run alone with `tsx bench/registry-scaleout.ts`.
  */
@@ -57,7 +58,7 @@ async function measure(fleet: Fleet, token: string, digest: string, load: Load, 
   const pids = fleet.replicas.map((r) => r.process!.child.pid!);
   const before = pids.map(cpuSeconds);
   const sleptBefore = pids.map(sleeps);
-  const shape = load === 'saturated' ? ['-t2', '-c64'] : ['-t2', '-c10', '-s', pacing];
+  const shape = load === 'saturated' ? ['-t2', '-c64', '--timeout', '10s'] : ['-t2', '-c10', '--timeout', '10s', '-s', pacing];
   const { stdout } = await run('wrk', [...shape, `-d${SECONDS}s`, '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${DOCKER_V2}`, `${fleet.url}/v2/up/test/busybox/manifests/${digest}`], { timeout: (SECONDS + 30) * 1000 });
   const cpu = pids.map(cpuSeconds).reduce((sum, c, i) => sum + c - before[i], 0);
   const slept = pids.map(sleeps).reduce((sum, c, i) => sum + c - sleptBefore[i], 0);
