@@ -17,8 +17,21 @@
  * turn, round after round (5 rounds for one stream, 3 for 16 in parallel);
  * each ratio is the median of the rounds' ratios to direct, with their range.
  * The RSS row uses a fresh facade process. Prints a table.
- * Environment: BENCH_REGISTRY_SECONDS (wrk duration, default 10).
+ *
+ * Login flood (a second table): a facade process checking logins against an
+ * htpasswd file (bcrypt cost 10, on its worker pool) serves manifest-by-digest
+ * to one authenticated client (wrk, warm bearer token, 4 connections) while
+ * another address (127.0.0.2) keeps 400 concurrent bad logins going, each
+ * sent again as soon as it is answered; the p99 is compared with the same wrk
+ * run without the flood, and the logins checked (401) and refused at once
+ * (429) are counted per second. Three rounds, quiet and flooded in turn; each
+ * ratio is the median of the rounds' ratios, with their range. The flood facade's per-address budgets and
+ * connection cap are raised so that all 400 reach the login gate (the worst
+ * case; its other limits are the defaults).
+ * Environment: BENCH_REGISTRY_SECONDS (wrk duration, default 10);
+ * BENCH_REGISTRY_ONLY=login-flood runs only the login-flood table.
  */
+import bcrypt from 'bcryptjs';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -35,6 +48,10 @@ const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 const FACADE_PORT = 5018;
 const PIPE_PORT = 5019;
 const STREAMING_PORT = 5020;
+const FLOOD_PORT = 5021;
+const FLOOD_CONNECTIONS = 400;
+/** Quiet and flooded wrk runs, interleaved; the ratios are per round. */
+const FLOOD_ROUNDS = 3;
 
 /** The reference: the least a Node proxy can do — pipe the upstream response through. */
 const PLAIN_PIPE = `
@@ -202,7 +219,134 @@ const blobRow = ({ values, ratios }: { values: number[][]; ratios: number[][] })
   return [mbps(median(values[0])), mbps(median(values[1])), span(ratios[1]), '≥ 0.8×', span(ratios[2]), span(ratios[3])];
 };
 
+/** wrk's p99 latency in ms for manifest-by-digest with a bearer token at 4 connections. */
+async function wrkP99(base: string, token: string, path: string): Promise<{ p99: number; rps: number }> {
+  const { stdout } = await run('wrk', ['-t1', '-c4', `-d${SECONDS}s`, '--latency', '-H', `Authorization: Bearer ${token}`, '-H', `Accept: ${DOCKER_V2}`, `${base}${path}`], { timeout: (SECONDS + 30) * 1000 });
+  const m = /\s99%\s+([\d.]+)(us|ms|s)\b/.exec(stdout);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+  if (!m || !rps) throw new Error(`wrk: ${stdout}`);
+  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} failed responses`);
+  return { p99: Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as 'us' | 'ms' | 's'], rps: Number(rps[1]) };
+}
+
+/**
+ * The attacker, in its own process: FLOOD_CONNECTIONS bad logins kept in flight
+ * from 127.0.0.2, each sent again as soon as it is answered; on SIGUSR2 it
+ * prints its counts of answers by status, as JSON.
+ */
+const LOGIN_FLOOD = `
+const http = require('http');
+const [port, connections] = process.argv.slice(1).map(Number);
+const agent = new http.Agent({ keepAlive: true, maxSockets: connections, localAddress: '127.0.0.2' });
+const counts = {};
+const one = (i, n) => http.get({ host: '127.0.0.1', port, path: '/token?service=imagegate-registry&scope=repository:up/test/busybox:pull',
+  headers: { authorization: 'Basic ' + Buffer.from('user-' + (i % 50) + ':bad-' + i + '-' + n).toString('base64') }, agent }, (res) => {
+  res.resume();
+  res.once('end', () => { counts[res.statusCode] = (counts[res.statusCode] || 0) + 1; one(i, n + 1); });
+}).once('error', () => { counts[0] = (counts[0] || 0) + 1; setTimeout(() => one(i, n + 1), 50); });
+for (let i = 0; i < connections; i++) one(i, 0);
+process.on('SIGUSR2', () => process.stdout.write(JSON.stringify(counts) + '\\n'));
+`;
+
+/** Starts the attacker process; `counts()` asks it for its answers so far. */
+function startLoginFlood(port: number): { counts(): Promise<Record<string, number>>; stop(): Promise<void> } {
+  const child = spawn(process.execPath, ['-e', LOGIN_FLOOD, String(port), String(FLOOD_CONNECTIONS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += String(c)));
+  return {
+    async counts() {
+      const seen = out.length;
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 100 && !out.slice(seen).includes('\n'); i++) await new Promise((r) => setTimeout(r, 20));
+      return JSON.parse(out.slice(seen).split('\n')[0]) as Record<string, number>;
+    },
+    stop: () => stop(child),
+  };
+}
+
+/** The login-flood table: quiet p99 against p99 under the flood, and the logins checked per second. */
+async function loginFloodRows(dir: string): Promise<string[][]> {
+  const config = join(dir, 'registry-flood.yml');
+  writeFileSync(join(dir, 'flood.htpasswd'), `bench:${bcrypt.hashSync('bench-password', 10)}\n`);
+  writeFileSync(
+    config,
+    [
+      'registry:',
+      `  listen: 127.0.0.1:${FLOOD_PORT}`,
+      "  metricsListen: ''",
+      '  upstreams:',
+      `    - {name: bench, prefix: up, url: "http://${upstreams.token}", auth: {basic: {username: ${upstreams.user}, password: {value: ${upstreams.password}}}}, realmHosts: ["${upstreams.issuer}"]}`,
+      '  auth:',
+      `    chain: [{htpasswd: {file: ${join(dir, 'flood.htpasswd')}}}]`,
+      '    rules: [{identity: bench, repositories: ["**"]}]',
+      '  rateLimit: {perClientAndUser: 1000000, perClient: 1000000}',
+      `  limits: {maxConnectionsPerClient: ${FLOOD_CONNECTIONS + 100}}`,
+      'log: {level: error}',
+    ].join('\n'),
+  );
+  const child = await waitForPort(FLOOD_PORT, spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(__dirname, '..') }), 'flood facade');
+  try {
+    const token = await facadeToken(FLOOD_PORT, 'repository:up/test/busybox:pull');
+    const manifest = await fetch(`http://127.0.0.1:${FLOOD_PORT}/v2/up/test/busybox/manifests/1`, { headers: { authorization: `Bearer ${token}`, accept: DOCKER_V2 } });
+    if (!manifest.ok) throw new Error(`flood facade answered ${manifest.status} for the manifest`);
+    const path = `/v2/up/test/busybox/manifests/${manifest.headers.get('docker-content-digest')}`;
+    const base = `http://127.0.0.1:${FLOOD_PORT}`;
+    await wrkP99(base, token, path);
+    const quiet: { p99: number; rps: number }[] = [];
+    const loaded: { p99: number; rps: number }[] = [];
+    let checked = 0;
+    let refused = 0;
+    let seconds = 0;
+    for (let round = 0; round < FLOOD_ROUNDS; round++) {
+      quiet.push(await wrkP99(base, token, path));
+      const flood = startLoginFlood(FLOOD_PORT);
+      try {
+        await new Promise((r) => setTimeout(r, 2000));
+        const started = Date.now();
+        const before = await flood.counts();
+        loaded.push(await wrkP99(base, token, path));
+        const after = await flood.counts();
+        seconds += (Date.now() - started) / 1000;
+        checked += (after[401] ?? 0) - (before[401] ?? 0);
+        refused += (after[429] ?? 0) - (before[429] ?? 0);
+      } finally {
+        await flood.stop();
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    const p99Ratios = loaded.map((l, i) => l.p99 / quiet[i].p99);
+    const rpsRatios = loaded.map((l, i) => l.rps / quiet[i].rps);
+    const span = (r: number[]) => `${median(r).toFixed(2)}× (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
+    const ms = (xs: { p99: number }[]) => `${median(xs.map((x) => x.p99)).toFixed(2)} ms`;
+    const rps = (xs: { rps: number }[]) => `${median(xs.map((x) => x.rps)).toFixed(0)} req/s`;
+    return [
+      [`manifest by digest p99, bearer, 4 conns, vs ${FLOOD_CONNECTIONS} concurrent bad logins`, ms(quiet), ms(loaded), span(p99Ratios), '≤ 2.0×'],
+      ['manifest by digest throughput, same runs', rps(quiet), rps(loaded), span(rpsRatios), ''],
+      ['logins checked (401) / refused unchecked (429) per second', '', `${(checked / seconds).toFixed(1)} / ${(refused / seconds).toFixed(0)}`, '', ''],
+    ];
+  } finally {
+    await stop(child);
+  }
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n';
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_REGISTRY_ONLY === 'login-flood') {
+    await requireTcp('token upstream', upstreams.token);
+    const dir = mkdtempSync(join(tmpdir(), 'imagegate-bench-registry-'));
+    try {
+      process.stdout.write(table(['measure', 'quiet', 'login flood', 'ratio', 'target'], await loginFloodRows(dir)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   await requireTcp('token upstream', upstreams.token);
   await requireTcp('token issuer', upstreams.issuer);
   const storage = resolve(__dirname, '..', upstreams.tokenStorage);
@@ -241,9 +385,9 @@ async function main(): Promise<void> {
       ['facade peak RSS, 32 × 256 MiB pulls', '', `${peak.toFixed(0)} MB`, '', '≤ 200 MB', '', ''],
     ];
     const head = ['measure', 'direct', 'facade', 'ratio', 'target', 'facade, zeroCopy off', 'plain Node pipe'];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-    process.stdout.write([line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n');
+    process.stdout.write(table(head, rows));
+    await stop(facadeProcess);
+    process.stdout.write('\n' + table(['measure', 'quiet', 'login flood', 'ratio', 'target'], await loginFloodRows(dir)));
   } finally {
     await stop(facadeProcess);
     await stop(streamingProcess);

@@ -131,8 +131,10 @@ export const registrySchema = z.strictObject({
       perClientAndUser: z.number().int().positive().default(10),
       /** Failed logins per client address per window. Default 100. */
       perClient: z.number().int().positive().default(100),
-      /** Logins checked at once by one replica, from everyone; more get 429 with Retry-After at once. Default 32. */
+      /** Logins checked at once by one replica, from everyone; more are refused (429 with Retry-After) without being queued. Default 32. */
       maxInFlight: z.number().int().positive().default(32),
+      /** Failed (401) and refused (429) logins are answered this long after they arrived; 0 = at once. Default 1s. */
+      failureDelay: duration('1s'),
       /**
        * Where the failure budgets are counted: `memory` (each replica on its own: the effective budget is
        * replicas × limit) or `redis://host:port[/db]` / `rediss://…` (shared by every replica). Default memory.

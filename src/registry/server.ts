@@ -60,7 +60,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const limits = { windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient, maxInFlight: config.rateLimit.maxInFlight };
   const limiter = new LoginLimiter(limits, createLoginLimitStore(config.rateLimit, limits, { logger, registry: deps.registry, baseDir: deps.baseDir, service: config.service }));
   hashPool.resize(config.auth.hashWorkers ?? defaultHashWorkers());
-  const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, logger, metrics });
+  const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, failureDelayMs: config.rateLimit.failureDelay, logger, metrics });
   let ready = true;
   const app = createApp({
     gate, router, logger, metrics, service: config.service, url: config.url, trustProxy: config.trustProxy,

@@ -26,6 +26,8 @@ export interface AccessGateOptions {
   authorizer: Authorizer;
   issuer: TokenIssuer;
   limiter: LoginLimiter;
+  /** Failed and refused logins are answered this long after they arrived (ms; 0 = at once). */
+  failureDelayMs?: number;
   logger: Logger;
   metrics?: RegistryMetrics;
 }
@@ -41,13 +43,18 @@ export class AccessGate {
   /**
    * Runs the chain; a deny is UNAUTHORIZED. The attempt is counted before the
    * chain runs (see LoginLimiter): over a budget, or with too many logins in
-   * flight, it is refused at once with TOOMANYREQUESTS and `Retry-After`.
+   * flight, it is refused without being queued or checked, with
+   * TOOMANYREQUESTS and `Retry-After`. Failed and refused logins are answered
+   * `failureDelayMs` after they arrived (only a timer is held), so that a
+   * client retrying at once cannot turn refusals into a flood of requests.
    */
   async login(credentials: ClientCredentials, context: AuthContext, challenge: ChallengeFor): Promise<Identity> {
     const { limiter, metrics, logger } = this.options;
+    const arrived = Date.now();
     const user = loginKey(credentials);
     const admission = await limiter.admit(context.clientIp, user);
     if (admission.kind === 'refused') {
+      await this.#holdFailure(arrived);
       metrics?.authDecisions.inc({ authenticator: 'limiter', result: admission.reason === 'busy' ? 'busy' : 'ratelimited' });
       const message = admission.reason === 'busy' ? 'too many logins in progress; try again shortly' : 'too many failed logins; try again later';
       throw new RegistryError('TOOMANYREQUESTS', message, undefined, { 'retry-after': String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000))) });
@@ -64,7 +71,13 @@ export class AccessGate {
     }
     metrics?.loginsInFlight.set(limiter.inFlight);
     if (decision.kind === 'allow') return decision.identity;
+    await this.#holdFailure(arrived);
     throw new RegistryError('UNAUTHORIZED', 'authentication required', undefined, { 'www-authenticate': challenge(undefined, 'invalid_token') });
+  }
+
+  async #holdFailure(arrived: number): Promise<void> {
+    const wait = arrived + (this.options.failureDelayMs ?? 0) - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   /** Who sent a registry request: a facade token first, then the chain for anything else. */

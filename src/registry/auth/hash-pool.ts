@@ -5,6 +5,11 @@ import { Worker } from 'node:worker_threads';
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const bcrypt = require(workerData.bcryptjs);
+try {
+  // Linux: lower this thread's priority (setpriority on its thread id), so the event loop wins the CPU.
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  if (tid > 0) require('node:os').setPriority(tid, workerData.nice);
+} catch {}
 parentPort.on('message', (job) => {
   try {
     const result = job.op === 'compare' ? bcrypt.compareSync(job.password, job.hash) : bcrypt.hashSync(job.password, job.cost);
@@ -14,6 +19,9 @@ parentPort.on('message', (job) => {
   }
 });
 `;
+
+/** How much lower than the event loop the hash workers run (Linux nice, per thread). */
+const WORKER_NICE = 10;
 
 type Job = { op: 'compare'; password: string; hash: string } | { op: 'hash'; password: string; cost: number };
 
@@ -35,7 +43,9 @@ export function defaultHashWorkers(): number {
 
 /**
  * bcrypt on worker threads, so that a burst of logins never blocks the event
- * loop that serves pulls, health checks and metrics. `size` workers each check
+ * loop that serves pulls, health checks and metrics. On Linux each worker
+ * thread lowers its own priority (nice 10), so that when the cores are busy
+ * the event loop is served first and logins wait. `size` workers each check
  * one password at a time; further jobs wait in FIFO order. The queue is not
  * bounded here: the access gate bounds the logins in flight
  * (`registry.rateLimit.maxInFlight`), and so this queue. Workers are started
@@ -97,7 +107,7 @@ export class HashPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptjs: require.resolve('bcryptjs') } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptjs: require.resolve('bcryptjs'), nice: WORKER_NICE } });
     const slot: Slot = { worker };
     worker.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const done = slot.busy;

@@ -72,7 +72,7 @@ describe('registry hardening: logins under attack', function () {
       await requireTcp('slapd', LDAP_HOST_PORT);
       facade = await startTestFacade(testConfig({
         auth: { chain: [{ name: 'corp', ldap: ldapOptions() }], rules: [{ identity: 'alice', repositories: ['**'] }] },
-        rateLimit: { perClientAndUser: 10, perClient: 100 },
+        rateLimit: { perClientAndUser: 10, perClient: 100, failureDelay: 0 },
       }));
     });
     after(() => facade?.close(1000));
