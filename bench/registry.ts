@@ -446,6 +446,7 @@ async function main(): Promise<void> {
     await stop(cachedProcess);
     rmSync(dir, { recursive: true, force: true });
   }
+  await (await import('./registry-scaleout')).scaleOut();
 }
 
 if (require.main === module) {

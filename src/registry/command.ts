@@ -24,6 +24,7 @@ const bindings: Binding[] = [
   { flag: 'tls-cert', env: 'IMAGEGATE_REGISTRY_TLS_CERT', path: 'registry.tls.cert', help: 'PEM certificate (with --tls-key: serve HTTPS)' },
   { flag: 'tls-key', env: 'IMAGEGATE_REGISTRY_TLS_KEY', path: 'registry.tls.key', help: 'PEM private key' },
   { flag: 'metrics-listen', env: 'IMAGEGATE_REGISTRY_METRICS_LISTEN', path: 'registry.metricsListen', help: 'metrics/health listener (default 127.0.0.1:9105; "" = off)' },
+  { flag: 'rate-limit-store', env: 'IMAGEGATE_REGISTRY_RATE_LIMIT_STORE', path: 'registry.rateLimit.store', help: 'where login budgets are counted: memory (default) or redis://host:port (shared by replicas)' },
   { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'log.level', help: 'error, warn, info (default) or debug' },
   { flag: 'log-format', env: 'IMAGEGATE_LOG_FORMAT', path: 'log.format', help: 'json (default) or text' },
 ];
@@ -62,12 +63,14 @@ export const registryCommand: Command = {
           },
         })
       : undefined;
+    // Handlers first: whoever reads the line below may send SIGTERM at once.
+    const stopping = untilSignal();
     logger.info('registry facade listening', {
       url: facade.url,
       upstreams: config.registry.upstreams.map((u) => `${u.prefix || '*'} → ${u.name}`),
       metrics: metrics ? formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) : 'disabled',
     });
-    const signal = await untilSignal();
+    const signal = await stopping;
     ready = false;
     logger.info('shutting down; finishing in-flight pulls', { signal, graceMs: config.registry.limits.shutdownGrace });
     await facade.close();

@@ -92,10 +92,32 @@ export const registrySchema = z.strictObject({
       ttl: duration('5m'),
       /** `iss` of facade tokens. Default `imagegate-registry`. */
       issuer: z.string().min(1).default('imagegate-registry'),
-      /** PEM EC P-256 private key signing tokens; share it between replicas. Default: generated at start. */
+      /** PEM EC P-256 private key signing tokens; share it between replicas. Default: generated at start. Not with `keys`. */
       keyFile: z.string().optional(),
+      /**
+       * Several keys for rotation: every key verifies, the one with `sign: true` signs. Rotate by adding the new
+       * key, then moving `sign` to it, then (one token TTL later) removing the old one. Default none (see keyFile).
+       */
+      keys: z
+        .array(
+          z.strictObject({
+            /** The token header's `kid`. Default: the key's RFC 7638 JWK thumbprint. */
+            id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-"').optional(),
+            /** PEM EC P-256 key: a private key, or (for a key that only verifies) a public key. */
+            file: z.string().min(1),
+            /** This key signs new tokens; exactly one key does. Default false. */
+            sign: z.boolean().default(false),
+          }),
+        )
+        .min(1)
+        .refine((keys) => keys.filter((k) => k.sign).length === 1, 'exactly one key needs sign: true')
+        .refine((keys) => { const ids = keys.map((k) => k.id).filter(Boolean); return new Set(ids).size === ids.length; }, 'key ids must be unique')
+        .optional(),
+      /** Serve the verifying public keys as a JWK Set at `GET /token/keys` for other services. Default false. */
+      publishKeys: z.boolean().default(false),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((t) => !(t.keyFile && t.keys), { message: 'give keyFile or keys, not both', path: ['keys'] }),
   auth: z
     .strictObject({
       /** The authenticator chain (see the authenticators below). Default empty: every login is denied. */
@@ -116,10 +138,19 @@ export const registrySchema = z.strictObject({
       perClientAndUser: z.number().int().positive().default(10),
       /** Failed logins per client address per window. Default 100. */
       perClient: z.number().int().positive().default(100),
-      /** Logins checked at once, from everyone; more are refused (429 with Retry-After) without being queued. Default 32. */
+      /** Logins checked at once by one replica, from everyone; more are refused (429 with Retry-After) without being queued. Default 32. */
       maxInFlight: z.number().int().positive().default(32),
       /** Failed (401) and refused (429) logins are answered this long after they arrived; 0 = at once. Default 1s. */
       failureDelay: duration('1s'),
+      /**
+       * Where the failure budgets are counted: `memory` (each replica on its own: the effective budget is
+       * replicas × limit) or `redis://host:port[/db]` / `rediss://…` (shared by every replica). Default memory.
+       */
+      store: z.union([z.literal('memory'), z.string().regex(/^rediss?:\/\/[^\s]+$/, 'memory, or a redis:// or rediss:// URL')]).default('memory'),
+      /** File holding the Redis password (a mounted Secret). Default none. */
+      storePasswordFile: z.string().min(1).optional(),
+      /** How long a Redis call may take before the attempt is counted locally instead. Default 250ms. */
+      storeTimeout: duration('250ms'),
     })
     .prefault({}),
   limits: z

@@ -1,4 +1,4 @@
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors';
@@ -30,6 +30,22 @@ export function readSigningKey(file: string, setting: string): KeyObject {
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     const kind = key.asymmetricKeyType === 'ec' ? `an EC ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown-curve'} key` : `an ${(key.asymmetricKeyType ?? 'unknown').toUpperCase()} key`;
     throw new ConfigError(setting, `${file} holds ${kind}; facade tokens are ES256 and need an EC P-256 (prime256v1) key`);
+  }
+  return key;
+}
+
+/** A `token.keys` entry's key: an EC P-256 private key (may sign) or, when it has no `PRIVATE KEY` block, a public key (verifies only). */
+export function readTokenKey(file: string, setting: string): KeyObject {
+  const pem = readSettingFile(file, setting);
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) return readSigningKey(file, setting);
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new ConfigError(setting, `${file} holds no PEM private or public key`);
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new ConfigError(setting, `${file} holds a ${key.asymmetricKeyType ?? 'unknown'} public key; facade tokens are ES256 and need EC P-256 (prime256v1) keys`);
   }
   return key;
 }

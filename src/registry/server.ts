@@ -14,7 +14,8 @@ import { createCaches } from './cache';
 import { createAuthChain } from './auth/chain';
 import type { RegistryConfig } from './config';
 import { hashPool, defaultHashWorkers } from './auth/hash-pool';
-import { readSigningKey, readTls } from './files';
+import { readSigningKey, readTls, readTokenKey } from './files';
+import { createLoginLimitStore } from './access/limit-store/create';
 import { createApp } from './http/app';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, type ListenerLimits, applyListenerLimits, listenerMetrics } from './http/listener-limits';
 import { zeroCopy } from './http/zero-copy';
@@ -57,14 +58,18 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr, gcp, decorate: caches.decorate });
   const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
   const signingKey = config.token.keyFile ? readSigningKey(resolve(deps.baseDir, config.token.keyFile), 'registry.token.keyFile') : undefined;
-  const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, key: signingKey });
-  const limiter = new LoginLimiter({ windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient, maxInFlight: config.rateLimit.maxInFlight });
+  const keys = config.token.keys?.map((k, i) => ({ id: k.id, sign: k.sign, key: readTokenKey(resolve(deps.baseDir, k.file), `registry.token.keys[${i}].file`) }));
+  if (keys?.find((k) => k.sign && k.key.type !== 'private')) throw new ConfigError('registry.token.keys', 'the key with sign: true must be a private key');
+  const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, key: signingKey, keys });
+  const limits = { windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient, maxInFlight: config.rateLimit.maxInFlight };
+  const limiter = new LoginLimiter(limits, createLoginLimitStore(config.rateLimit, limits, { logger, registry: deps.registry, baseDir: deps.baseDir, service: config.service }));
   hashPool.resize(config.auth.hashWorkers ?? defaultHashWorkers());
   const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, failureDelayMs: config.rateLimit.failureDelay, logger, metrics });
   let ready = true;
   const app = createApp({
     gate, router, logger, metrics, service: config.service, url: config.url, trustProxy: config.trustProxy,
     maxBodyBytes: config.limits.maxBodyBytes, ready: () => ready, zeroCopy: config.zeroCopy && zeroCopy.available,
+    publishKeys: config.token.publishKeys ? issuer : undefined,
   });
   if (config.zeroCopy && !zeroCopy.available) logger.warn('zero-copy blob relay unavailable; blobs are copied through user space', { reason: zeroCopy.reason });
   const serverOptions = { maxHeaderSize: config.limits.maxHeaderBytes, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
@@ -85,10 +90,13 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
         ready = false;
         const closed = new Promise<void>((done) => server.close(() => done()));
         server.closeIdleConnections();
+        // Keep-alive connections that finish their last request while draining are closed as soon as they are idle.
+        const idle = setInterval(() => server.closeIdleConnections(), 250);
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
-        await Promise.allSettled([router.close(), caches.close(), deps.chain ? Promise.resolve() : chain.close()]);
+        clearInterval(idle);
+        await Promise.allSettled([router.close(), caches.close(), deps.chain ? Promise.resolve() : chain.close(), limiter.close()]);
         ownCredentials?.close();
       })();
       return closing;

@@ -106,49 +106,49 @@ describe('registry facade: building blocks', () => {
   });
 
   describe('login limiter', () => {
-    const fail = (limiter: LoginLimiter, client: string, user: string) => {
-      const a = limiter.admit(client, user);
+    const fail = async (limiter: LoginLimiter, client: string, user: string) => {
+      const a = await limiter.admit(client, user);
       if (a.kind === 'admitted') a.ticket.settle(false);
       return a.kind;
     };
-    it('refuses a (client, user) pair after its limit, not other users, and the client after its own limit', () => {
+    it('refuses a (client, user) pair after its limit, not other users, and the client after its own limit', async () => {
       const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 5, maxInFlight: 100 });
-      for (let i = 0; i < 3; i++) assert.equal(fail(limiter, '1.2.3.4', 'alice'), 'admitted');
-      assert.equal(limiter.admit('1.2.3.4', 'alice').kind, 'refused');
-      assert.equal(fail(limiter, '5.6.7.8', 'alice'), 'admitted');
-      assert.equal(fail(limiter, '1.2.3.4', 'bob'), 'admitted');
-      assert.equal(fail(limiter, '1.2.3.4', 'carol'), 'admitted');
-      assert.equal(limiter.admit('1.2.3.4', 'dave').kind, 'refused');
+      for (let i = 0; i < 3; i++) assert.equal(await fail(limiter, '1.2.3.4', 'alice'), 'admitted');
+      assert.equal((await limiter.admit('1.2.3.4', 'alice')).kind, 'refused');
+      assert.equal(await fail(limiter, '5.6.7.8', 'alice'), 'admitted');
+      assert.equal(await fail(limiter, '1.2.3.4', 'bob'), 'admitted');
+      assert.equal(await fail(limiter, '1.2.3.4', 'carol'), 'admitted');
+      assert.equal((await limiter.admit('1.2.3.4', 'dave')).kind, 'refused');
     });
-    it('counts attempts when admitted, so concurrent attempts cannot pass the budget; a success gives its reservation back', () => {
+    it('counts attempts when admitted, so concurrent attempts cannot pass the budget; a success gives its reservation back', async () => {
       const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 100, maxInFlight: 100 });
-      const admitted = Array.from({ length: 10 }, () => limiter.admit('1.2.3.4', 'alice')).filter((a) => a.kind === 'admitted');
+      const admitted = (await Promise.all(Array.from({ length: 10 }, () => limiter.admit('1.2.3.4', 'alice')))).filter((a) => a.kind === 'admitted');
       assert.equal(admitted.length, 3);
       for (const a of admitted) if (a.kind === 'admitted') a.ticket.settle(true);
-      assert.equal(limiter.admit('1.2.3.4', 'alice').kind, 'admitted');
+      assert.equal((await limiter.admit('1.2.3.4', 'alice')).kind, 'admitted');
     });
-    it('bounds the logins in flight from everyone', () => {
+    it('bounds the logins in flight from everyone', async () => {
       const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 5, maxInFlight: 2 });
-      const a = limiter.admit('10.0.0.1', 'a');
-      limiter.admit('10.0.0.2', 'b');
-      const c = limiter.admit('10.0.0.3', 'c');
+      const a = await limiter.admit('10.0.0.1', 'a');
+      await limiter.admit('10.0.0.2', 'b');
+      const c = await limiter.admit('10.0.0.3', 'c');
       assert.equal(c.kind === 'refused' && c.reason, 'busy');
       if (a.kind === 'admitted') a.ticket.settle(false);
-      assert.equal(limiter.admit('10.0.0.3', 'c').kind, 'admitted');
+      assert.equal((await limiter.admit('10.0.0.3', 'c')).kind, 'admitted');
     });
-    it('counts an IPv6 client by its /64 and an IPv4-mapped address as IPv4', () => {
+    it('counts an IPv6 client by its /64 and an IPv4-mapped address as IPv4', async () => {
       const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 2, perClient: 100, maxInFlight: 100 });
-      fail(limiter, '2001:db8:1:2::1', 'alice');
-      fail(limiter, '2001:db8:1:2:ffff::9', 'alice');
-      assert.equal(limiter.admit('2001:0db8:0001:0002::5', 'alice').kind, 'refused');
-      fail(limiter, '::ffff:10.1.1.1', 'bob');
-      fail(limiter, '10.1.1.1', 'bob');
-      assert.equal(limiter.admit('10.1.1.1', 'bob').kind, 'refused');
+      await fail(limiter, '2001:db8:1:2::1', 'alice');
+      await fail(limiter, '2001:db8:1:2:ffff::9', 'alice');
+      assert.equal((await limiter.admit('2001:0db8:0001:0002::5', 'alice')).kind, 'refused');
+      await fail(limiter, '::ffff:10.1.1.1', 'bob');
+      await fail(limiter, '10.1.1.1', 'bob');
+      assert.equal((await limiter.admit('10.1.1.1', 'bob')).kind, 'refused');
     });
-    it('stays bounded', () => {
+    it('stays bounded', async () => {
       const limiter = new LoginLimiter({ windowMs: 60_000, perClientAndUser: 3, perClient: 5, maxInFlight: 100, maxKeys: 100 });
-      for (let i = 0; i < 10_000; i++) fail(limiter, `10.0.${i >> 8}.${i & 255}`, 'x');
-      for (let i = 0; i < 3; i++) assert.equal(fail(limiter, '10.0.0.0', 'x'), 'admitted', 'the oldest keys were forgotten');
+      for (let i = 0; i < 10_000; i++) await fail(limiter, `10.0.${i >> 8}.${i & 255}`, 'x');
+      for (let i = 0; i < 3; i++) assert.equal(await fail(limiter, '10.0.0.0', 'x'), 'admitted', 'the oldest keys were forgotten');
     });
   });
 

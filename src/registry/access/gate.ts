@@ -52,7 +52,7 @@ export class AccessGate {
     const { limiter, metrics, logger } = this.options;
     const arrived = Date.now();
     const user = loginKey(credentials);
-    const admission = limiter.admit(context.clientIp, user);
+    const admission = await limiter.admit(context.clientIp, user);
     if (admission.kind === 'refused') {
       await this.#holdFailure(arrived);
       metrics?.authDecisions.inc({ authenticator: 'limiter', result: admission.reason === 'busy' ? 'busy' : 'ratelimited' });

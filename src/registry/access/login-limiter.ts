@@ -1,22 +1,13 @@
 import { clientKey } from './client-key';
+import { MemoryLimitStore } from './limit-store/memory';
+import type { LimitWindows, LoginLimitStore } from './limit-store/store';
 
 /** Limits on logins: failures per window, and logins being checked at once. */
-export interface LoginLimits {
-  windowMs: number;
-  /** Attempts not (yet) known to have succeeded, for one user name from one client address, per window. */
-  perClientAndUser: number;
-  /** The same, from one client address across all user names. */
-  perClient: number;
-  /** Logins being checked at once, from everyone; more are refused at once (the hash pool's queue bound). */
+export interface LoginLimits extends LimitWindows {
+  /** Logins being checked at once by this process, from everyone; more are refused at once (the hash pool's queue bound). */
   maxInFlight: number;
-  /** Most keys tracked at once; the oldest are forgotten first. Default 100000. */
+  /** Most keys the memory store tracks at once; the oldest are forgotten first. Default 100000. */
   maxKeys?: number;
-}
-
-interface Window {
-  /** Failed attempts plus attempts still being checked. */
-  count: number;
-  resetAt: number;
 }
 
 /** A reservation for one attempt, settled exactly once with its outcome. */
@@ -41,34 +32,39 @@ const BUSY_RETRY_MS = 1000;
  * `perClientAndUser` guesses per user per client and window are ever checked.
  * `user` must already be normalised (see `loginKey`); client addresses are
  * keyed by `clientKey` (IPv6 by /64).
+ *
+ * The windows live in a LoginLimitStore: this process's memory by default
+ * (budgets per replica), or a shared store (Redis) so that the budgets hold
+ * across replicas. The in-flight bound is always per process.
  */
 export class LoginLimiter {
-  readonly #windows = new Map<string, Window>();
+  readonly #store: LoginLimitStore;
   #inFlight = 0;
 
-  constructor(private readonly limits: LoginLimits) {}
+  constructor(private readonly limits: LoginLimits, store?: LoginLimitStore) {
+    this.#store = store ?? new MemoryLimitStore(limits);
+  }
 
-  /** Logins admitted and not yet settled. */
+  /** Logins admitted (or being admitted) and not yet settled. */
   get inFlight(): number {
     return this.#inFlight;
   }
 
   /** Reserves one attempt, or says why not and for how long. */
-  admit(client: string, user: string): Admission {
-    const now = Date.now();
-    const c = clientKey(client);
-    const pair = this.#window(`${c}\n${user}`, now);
-    const whole = this.#window(c, now);
-    const over = [
-      pair.count >= this.limits.perClientAndUser ? pair.resetAt - now : 0,
-      whole.count >= this.limits.perClient ? whole.resetAt - now : 0,
-    ];
-    const wait = Math.max(...over);
-    if (wait > 0) return { kind: 'refused', reason: 'rate', retryAfterMs: wait };
+  async admit(client: string, user: string): Promise<Admission> {
     if (this.#inFlight >= this.limits.maxInFlight) return { kind: 'refused', reason: 'busy', retryAfterMs: BUSY_RETRY_MS };
-    pair.count++;
-    whole.count++;
     this.#inFlight++;
+    let reservation;
+    try {
+      reservation = await this.#store.reserve(clientKey(client), user);
+    } catch (err) {
+      this.#inFlight--;
+      throw err;
+    }
+    if (reservation.kind === 'over') {
+      this.#inFlight--;
+      return { kind: 'refused', reason: 'rate', retryAfterMs: reservation.retryAfterMs };
+    }
     let settled = false;
     return {
       kind: 'admitted',
@@ -77,30 +73,14 @@ export class LoginLimiter {
           if (settled) return;
           settled = true;
           this.#inFlight--;
-          if (!succeeded) return;
-          if (this.#windows.get(c) === whole) whole.count = Math.max(0, whole.count - 1);
-          if (this.#windows.get(`${c}\n${user}`) === pair) this.#windows.delete(`${c}\n${user}`);
+          if (succeeded) reservation.release();
         },
       },
     };
   }
 
-  /** The current window of `key`, started afresh when the last one ended. */
-  #window(key: string, now: number): Window {
-    let w = this.#windows.get(key);
-    if (!w || w.resetAt <= now) {
-      this.#windows.delete(key);
-      this.#evict(now);
-      w = { count: 0, resetAt: now + this.limits.windowMs };
-      this.#windows.set(key, w);
-    }
-    return w;
-  }
-
-  #evict(now: number): void {
-    const max = this.limits.maxKeys ?? 100_000;
-    if (this.#windows.size < max) return;
-    for (const [k, w] of this.#windows) if (w.resetAt <= now) this.#windows.delete(k);
-    while (this.#windows.size >= max) this.#windows.delete(this.#windows.keys().next().value as string);
+  /** Closes the store. */
+  close(): Promise<void> {
+    return this.#store.close();
   }
 }

@@ -1,5 +1,6 @@
-import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
+import { type PublicJwks, TokenKeys, type TokenKey } from './token-keys';
 import type { ScopeEntry } from './scope';
 
 /** What a verified facade token says. */
@@ -18,6 +19,8 @@ export interface TokenIssuerOptions {
   ttlMs: number;
   /** The EC P-256 private key (files.ts reads and checks `token.keyFile`); a fresh key is generated at start when absent (tokens then die with the process). */
   key?: KeyObject;
+  /** Several keys (`token.keys`): all verify, the one marked `sign` signs. Takes precedence over `key`. */
+  keys?: TokenKey[];
   /** Most verified tokens remembered, so that a hot token is checked once. Default 10000. */
   maxVerified?: number;
 }
@@ -31,30 +34,29 @@ export interface IssuedToken {
 /**
  * Signs and verifies the facade's own short-lived access tokens (ES256 JWTs
  * in Docker's token format: `access: [{type, name, actions}]`). Verification
- * accepts only ES256 with this key, this issuer and this audience, unexpired —
- * so `alg: none`, other keys, other services and stale tokens all fail.
+ * accepts only ES256 with one of its keys (chosen by the token's `kid`), this
+ * issuer and this audience, unexpired — so `alg: none`, other keys, other
+ * services and stale tokens all fail. Replicas sharing the keys accept each
+ * other's tokens; see TokenKeys for rotation.
  */
 export class TokenIssuer {
-  readonly #private: KeyObject;
-  readonly #public: KeyObject;
+  readonly #keys: TokenKeys;
   readonly #verified = new Map<string, AccessClaims>();
 
   constructor(private readonly options: TokenIssuerOptions) {
-    if (options.key) {
-      this.#private = options.key;
-      this.#public = createPublicKey(this.#private);
-    } else {
-      const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      this.#private = pair.privateKey;
-      this.#public = pair.publicKey;
-    }
+    this.#keys = new TokenKeys(options.keys ?? (options.key ? [{ key: options.key, sign: true }] : undefined));
+  }
+
+  /** The verifying public keys as a JWK Set (for `GET /token/keys`). */
+  publicKeys(): PublicJwks {
+    return this.#keys.jwks();
   }
 
   async issue(subject: string, access: ScopeEntry[]): Promise<IssuedToken> {
     const now = Math.floor(Date.now() / 1000);
     const ttl = Math.max(60, Math.round(this.options.ttlMs / 1000));
     const token = await new SignJWT({ access })
-      .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: this.#keys.signer.kid })
       .setIssuer(this.options.issuer)
       .setAudience(this.options.service)
       .setSubject(subject)
@@ -62,7 +64,7 @@ export class TokenIssuer {
       .setNotBefore(now - 5)
       .setExpirationTime(now + ttl)
       .setJti(randomUUID())
-      .sign(this.#private);
+      .sign(this.#keys.signer.privateKey);
     return { token, expiresIn: ttl, issuedAt: new Date(now * 1000).toISOString() };
   }
 
@@ -75,7 +77,7 @@ export class TokenIssuer {
       return undefined;
     }
     try {
-      const { payload } = await jwtVerify(token, this.#public, {
+      const { payload } = await jwtVerify(token, (header) => this.#keys.verifierFor(header.kid), {
         algorithms: ['ES256'],
         issuer: this.options.issuer,
         audience: this.options.service,

@@ -24,6 +24,8 @@ export interface AppOptions {
   zeroCopy?: boolean;
   /** True while the facade should receive traffic (false once shutting down). */
   ready: () => boolean;
+  /** Serve these public keys as a JWK Set at `GET /token/keys` (`token.publishKeys`). */
+  publishKeys?: { publicKeys(): unknown };
 }
 
 /** The facade's Express application: `/v2/…`, `/token`, `/healthz`, `/readyz`, one error boundary. */
@@ -33,8 +35,11 @@ export function createApp(options: AppOptions): Express {
   app.disable('etag');
   app.set('trust proxy', options.trustProxy ?? false);
   app.use(common(options.metrics));
+  app.use(closeWhenDraining(options.ready));
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok\n'));
   app.get('/readyz', (_req, res) => void (options.ready() ? res.type('text/plain').send('ok\n') : res.status(503).type('text/plain').send('not ready\n')));
+  const keys = options.publishKeys;
+  if (keys) app.get('/token/keys', (_req, res) => void res.setHeader('cache-control', 'max-age=60').type('application/jwk-set+json').send(JSON.stringify(keys.publicKeys())));
   const token = tokenHandler(options);
   app.get('/token', token);
   app.post('/token', express.urlencoded({ extended: false, limit: options.maxBodyBytes, parameterLimit: 20 }), token);
@@ -51,6 +56,19 @@ function common(metrics: RegistryMetrics | undefined): RequestHandler {
     if (metrics) {
       res.once('finish', () => metrics.requests.inc({ route: String(res.locals.route ?? 'other'), method: req.method, status: String(res.statusCode) }));
     }
+    next();
+  };
+}
+
+/**
+ * Once the facade stops being ready (shutting down), every answer carries
+ * `Connection: close`: a load balancer's keep-alive connection then ends
+ * after the request it carries, instead of bringing new requests to a
+ * replica that is draining.
+ */
+function closeWhenDraining(ready: () => boolean): RequestHandler {
+  return (_req, res, next) => {
+    if (!ready()) res.setHeader('connection', 'close');
     next();
   };
 }
