@@ -161,7 +161,14 @@ describe('Google credentials against the GCE metadata stand-in (google-auth-libr
         });
         assert.ok(!lines.join('\n').includes(STANDIN_GCP_ACCESS_TOKEN), 'no token in the logs');
         await shortLived.restart();
-        const back = await pull.plan(target('europe-docker.pkg.dev'), undefined);
+        // A failed mint is held for the key's backoff period (1 s, doubling, at most 30 s) before it is tried again.
+        let back: Awaited<ReturnType<typeof pull.plan>> | undefined;
+        for (const until = Date.now() + 35_000; !back; ) {
+          back = await pull.plan(target('europe-docker.pkg.dev'), undefined).catch((err: Error) => {
+            if (Date.now() > until) throw err;
+            return new Promise<undefined>((r) => setTimeout(() => r(undefined), 250));
+          });
+        }
         assert.equal(back.candidates[0].auth?.password?.reveal(), STANDIN_GCP_ACCESS_TOKEN, 'recovers when the server is back');
         await pull.close();
       } finally {
