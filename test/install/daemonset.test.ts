@@ -10,7 +10,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import YAML from 'yaml';
+import { buildPullCredentials, loadImageServiceConfig } from '../../src/cri/config';
+import { createLogger } from '../../src/log/logger';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');
@@ -74,7 +78,7 @@ describe('install: kustomize overlays', function () {
       const container = (name: string) => [...spec.containers, ...spec.initContainers].find((c) => c.name === name)!;
 
       it('builds and decodes: namespace, service account, RBAC, quota, DaemonSet', () => {
-        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Namespace', 'ResourceQuota', 'ServiceAccount']);
+        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'ResourceQuota', 'ServiceAccount']);
         for (const x of objects.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) assert.equal(x.metadata.namespace, 'imagegate', x.kind);
       });
       it('rolls out one node at a time', () => {
@@ -97,9 +101,28 @@ describe('install: kustomize overlays', function () {
       it('serves the socket under hostPath /run/imagegate with the right backend', () => {
         assert.equal(spec.volumes.find((v) => v.name === 'imagegate-run')?.hostPath?.path, '/run/imagegate');
         const args = container('image-service').args!;
-        assert.deepEqual(args.slice(0, 3), ['image-service', '--socket', '/run/imagegate/imagegate.sock']);
-        if (o.backend === 'cri') assert.deepEqual(args.slice(3), ['--backend', 'cri', '--cri-endpoint', 'unix:///run/containerd/containerd.sock']);
-        else assert.deepEqual(args.slice(3), ['--docker-host', 'unix:///var/run/docker.sock']);
+        assert.deepEqual(args.slice(0, 5), ['image-service', '--config', '/etc/imagegate/image-service.yaml', '--socket', '/run/imagegate/imagegate.sock']);
+        if (o.backend === 'cri') assert.deepEqual(args.slice(5), ['--backend', 'cri', '--cri-endpoint', 'unix:///run/containerd/containerd.sock']);
+        else assert.deepEqual(args.slice(5), ['--docker-host', 'unix:///var/run/docker.sock']);
+      });
+      it('mounts a ConfigMap whose config loads through the image service\'s own validation, with the platform\'s ECR rule and no hard-coded region', () => {
+        const cm = objects.find((x) => x.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+        const volume = spec.volumes.find((v) => v.name === 'config') as { configMap?: { name: string } };
+        assert.equal(volume.configMap?.name, cm.metadata.name, 'the volume names the generated ConfigMap (hash suffix included)');
+        assert.deepEqual(container('image-service').volumeMounts?.find((m) => m.name === 'config'), { name: 'config', mountPath: '/etc/imagegate', readOnly: true });
+        const dir = mkdtempSync(join(tmpdir(), 'imagegate-cm-'));
+        writeFileSync(join(dir, 'image-service.yaml'), cm.data['image-service.yaml']);
+        // The container's own args, with the mount point redirected to the file written here.
+        const args = container('image-service').args!.slice(1).map((a) => a.replace('/etc/imagegate', dir));
+        const { config } = loadImageServiceConfig(args, {});
+        assert.equal(config.backend, o.backend);
+        const rules = config.credentials?.rules ?? [];
+        assert.deepEqual(rules.map((r) => [r.name, r.provider, r.match?.registry]), [['ecr', 'ecr', '*.dkr.ecr.*.amazonaws.com']]);
+        // The rules build into working credentials (providers resolved, parameters checked).
+        buildPullCredentials(config, createLogger({ level: 'error' }));
+        const env = (container('image-service') as Container & { env?: { name: string }[] }).env ?? [];
+        assert.ok(!env.some((e) => e.name === 'AWS_REGION' || e.name === 'AWS_DEFAULT_REGION'), 'region not hard-coded');
+        assert.ok(env.some((e) => e.name === 'AWS_STS_REGIONAL_ENDPOINTS'), 'regional STS endpoint');
       });
       it('probes with HTTP requests to the running processes on loopback, never by starting a process', () => {
         const probes = [...spec.containers, ...spec.initContainers].flatMap((c) =>
