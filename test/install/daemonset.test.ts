@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import YAML from 'yaml';
 import { buildPullCredentials, loadImageServiceConfig } from '../../src/cri/config';
 import { createLogger } from '../../src/log/logger';
+import { NODE_ANNOTATION, NODE_LABEL } from '../../hostpatch/kube-api';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');
@@ -78,8 +79,9 @@ describe('install: kustomize overlays', function () {
       const container = (name: string) => [...spec.containers, ...spec.initContainers].find((c) => c.name === name)!;
 
       it('builds and decodes: namespace, service account, RBAC, quota, DaemonSet', () => {
-        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'ResourceQuota', 'ServiceAccount']);
-        for (const x of objects.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) assert.equal(x.metadata.namespace, 'imagegate', x.kind);
+        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'ResourceQuota', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+        const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+        for (const x of objects.filter((x) => !clusterScoped.includes(x.kind))) assert.equal(x.metadata.namespace, 'imagegate', x.kind);
       });
       it('rolls out one node at a time', () => {
         assert.equal(ds.spec.updateStrategy.rollingUpdate.maxUnavailable, 1);
@@ -143,6 +145,58 @@ describe('install: kustomize overlays', function () {
       it('lets the service account get and patch nodes, nothing more', () => {
         const role = objects.find((x) => x.kind === 'ClusterRole') as K8sObject & { rules: unknown[] };
         assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] }]);
+      });
+      it('runs with the runtime\'s default seccomp filter and the node\'s resolver (no CoreDNS dependency)', () => {
+        assert.deepEqual((spec.securityContext as { seccompProfile?: unknown }).seccompProfile, { type: 'RuntimeDefault' });
+        for (const c of [...spec.containers, ...spec.initContainers]) {
+          const p = (c.securityContext as { seccompProfile?: { type: string } }).seccompProfile;
+          assert.ok(p === undefined || p.type === 'RuntimeDefault', `${c.name} must not loosen seccomp`);
+        }
+        assert.equal(spec.dnsPolicy, 'Default');
+        assert.equal(spec.hostNetwork, true);
+      });
+      it('no cluster-wide node write without the admission policy: every write verb on nodes is matched by a Deny-bound policy for this service account, own node, imagegate.dev/ keys only', () => {
+        const role = objects.find((x) => x.kind === 'ClusterRole') as K8sObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+        const binding = objects.find((x) => x.kind === 'ClusterRoleBinding') as K8sObject & { roleRef: { name: string }; subjects: { name: string; namespace: string }[] };
+        assert.equal(binding.roleRef.name, role.metadata.name);
+        const VERB_TO_OPERATION: Record<string, string> = { create: 'CREATE', update: 'UPDATE', patch: 'UPDATE', delete: 'DELETE', deletecollection: 'DELETE' };
+        const writes = role.rules
+          .filter((r) => r.apiGroups.includes('') && r.resources.some((res) => res === 'nodes' || res.startsWith('nodes/') || res === '*'))
+          .flatMap((r) => r.verbs.filter((v) => v === '*' || v in VERB_TO_OPERATION));
+        assert.ok(writes.length > 0, 'the role writes nodes (the label), so the policy is needed');
+        assert.ok(!writes.includes('*'), 'no wildcard verb on nodes');
+        type Policy = K8sObject & {
+          spec: {
+            failurePolicy: string;
+            matchConstraints: { resourceRules: { apiGroups: string[]; operations: string[]; resources: string[] }[] };
+            matchConditions: { expression: string }[];
+            validations: { expression: string }[];
+          };
+        };
+        const policy = objects.find((x) => x.kind === 'ValidatingAdmissionPolicy') as Policy;
+        const pb = objects.find((x) => x.kind === 'ValidatingAdmissionPolicyBinding') as K8sObject & { spec: { policyName: string; validationActions: string[]; matchResources?: unknown } };
+        assert.ok(policy && pb, 'policy and binding shipped with the role');
+        assert.equal(pb.spec.policyName, policy.metadata.name);
+        assert.deepEqual(pb.spec.validationActions, ['Deny']);
+        assert.equal(pb.spec.matchResources, undefined, 'bound cluster-wide, every node');
+        assert.equal(policy.spec.failurePolicy, 'Fail');
+        for (const verb of writes) {
+          const op = VERB_TO_OPERATION[verb];
+          assert.ok(
+            policy.spec.matchConstraints.resourceRules.some((r) => r.apiGroups.includes('') && r.resources.includes('nodes') && r.operations.includes(op)),
+            `${verb} nodes (${op}) is matched by the policy`,
+          );
+        }
+        const sa = objects.find((x) => x.kind === 'ServiceAccount')!;
+        assert.deepEqual(binding.subjects.map((s) => `${s.namespace}/${s.name}`), [`${sa.metadata.namespace}/${sa.metadata.name}`]);
+        assert.deepEqual(policy.spec.matchConditions.map((c) => c.expression), [`request.userInfo.username == 'system:serviceaccount:${sa.metadata.namespace}:${sa.metadata.name}'`]);
+        const all = JSON.stringify(policy.spec);
+        assert.match(all, /authentication\.kubernetes\.io\/node-name/);
+        assert.match(all, /request\.name == variables\.nodeName/);
+        assert.match(all, /object\.spec == oldObject\.spec/);
+        // The prefix the policy allows is the one the patcher writes.
+        assert.match(all, /startsWith\('imagegate\.dev\/'\)/);
+        assert.ok(NODE_LABEL.startsWith('imagegate.dev/') && NODE_ANNOTATION.startsWith('imagegate.dev/'));
       });
       it(`carries the ${o.cloud === 'eks' ? 'IRSA' : 'GKE Workload Identity'} annotation`, () => {
         const sa = objects.find((x) => x.kind === 'ServiceAccount')!;
