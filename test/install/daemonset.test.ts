@@ -138,8 +138,22 @@ describe('install: kustomize overlays', function () {
         assert.deepEqual(container('image-service').startupProbe!.httpGet, { host: '127.0.0.1', port: 9464, path: '/readyz' });
         assert.deepEqual(container('patcher').readinessProbe!.httpGet, { host: '127.0.0.1', port: 9465, path: '/readyz' });
       });
-      it('requests resources for every container and tolerates every taint', () => {
-        for (const c of [...spec.containers, ...spec.initContainers]) assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory, c.name);
+      it('requests at least the measured idle use of every container (npm run bench:idle; README install) and limits at least the measured worst case; tolerates every taint', () => {
+        // Measured on the compiled CLI, idle node (bench/idle.ts): millicores, RSS max MiB; worst case for the limit.
+        const MEASURED: Record<string, { cpuM: number; rssMiB: number; worstMiB: number }> = {
+          'image-service': { cpuM: 5.1, rssMiB: 73.5, worstMiB: 384 }, // worst: the lead's pull-flood test
+          patcher: { cpuM: 5.4, rssMiB: 67.2, worstMiB: 67.2 },
+        };
+        const millicores = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
+        const mebibytes = (q: string) => (q.endsWith('Mi') ? Number(q.slice(0, -2)) : q.endsWith('Gi') ? Number(q.slice(0, -2)) * 1024 : Number(q) / 2 ** 20);
+        for (const c of [...spec.containers, ...spec.initContainers]) {
+          const r = c.resources as { requests: Record<string, string>; limits: Record<string, string> };
+          const m = MEASURED[c.name];
+          assert.ok(m, `${c.name} has measured figures`);
+          assert.ok(millicores(r.requests.cpu) >= m.cpuM, `${c.name} cpu request ${r.requests.cpu} < measured ${m.cpuM}m`);
+          assert.ok(mebibytes(r.requests.memory) >= m.rssMiB, `${c.name} memory request ${r.requests.memory} < measured ${m.rssMiB}Mi`);
+          assert.ok(mebibytes(r.limits.memory) >= m.worstMiB, `${c.name} memory limit ${r.limits.memory} < worst case ${m.worstMiB}Mi`);
+        }
         assert.deepEqual(spec.tolerations, [{ operator: 'Exists' }]);
       });
       it('lets the service account get and patch nodes, nothing more', () => {
