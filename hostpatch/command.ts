@@ -35,7 +35,7 @@ const schema = z.object({
   }).prefault({}),
   /** Keep running after apply: renew the heartbeat, re-apply after a watchdog revert or reboot. */
   watch: z.boolean().default(false),
-  /** With --watch: revert the node on SIGTERM before exiting (the DaemonSet's cleanup path). */
+  /** With --watch: revert the node on SIGTERM before exiting. Default off: leave the patch for a successor to adopt; the host watchdog reverts it if none renews the heartbeat. */
   revertOnExit: z.boolean().default(false),
   /** status: exit 1 unless the patch is applied (the patcher's readiness probe). */
   requireApplied: z.boolean().default(false),
@@ -59,7 +59,7 @@ const bindings: Binding[] = [
   { flag: 'watchdog-interval', env: 'IMAGEGATE_WATCHDOG_INTERVAL', path: 'watchdog.interval', help: 'host watchdog check interval (default 10s)' },
   { flag: 'watchdog-timeout', env: 'IMAGEGATE_WATCHDOG_TIMEOUT', path: 'watchdog.timeout', help: 'revert after imagegate is silent this long (default 30s)' },
   { flag: 'watch', env: 'IMAGEGATE_HOSTPATCH_WATCH', path: 'watch', type: 'boolean', help: 'apply, then keep the heartbeat and re-apply after a revert (DaemonSet mode)' },
-  { flag: 'revert-on-exit', env: 'IMAGEGATE_HOSTPATCH_REVERT_ON_EXIT', path: 'revertOnExit', type: 'boolean', help: 'with --watch: revert the node on SIGTERM before exiting' },
+  { flag: 'revert-on-exit', env: 'IMAGEGATE_HOSTPATCH_REVERT_ON_EXIT', path: 'revertOnExit', type: 'boolean', help: 'with --watch: revert the node on SIGTERM before exiting (default: leave the patch for a successor; the watchdog reverts it within timeout + interval if none comes)' },
   { flag: 'require-applied', path: 'requireApplied', type: 'boolean', help: 'status: exit 1 unless the patch is applied (readiness probe)' },
   { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
   { flag: 'metrics-listen', env: 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', path: 'metricsListen', help: 'with --watch: loopback host:port for /healthz, /readyz and /metrics (default 127.0.0.1:9465)' },
@@ -104,7 +104,7 @@ export const hostpatchCommand: Command = {
               probes: { '/healthz': () => true, '/readyz': () => patcher.patchPresent() },
             });
             try {
-              await watch(patcher, opts, Math.min(5000, c.watchdog.interval / 2), untilSignal(), c.revertOnExit);
+              await watch(patcher, opts, Math.min(5000, c.watchdog.interval / 2), untilSignal(), c.revertOnExit ? 'revert' : 'handover');
             } finally {
               await probes.close();
             }

@@ -52,11 +52,8 @@ export class Patcher {
     const { log } = this.opts;
     const systemd = await this.connect();
     try {
-      const layout = await detectLayout(this.host);
       await this.host.requireWritable([OWNED.dropInDir, OWNED.stateDir]);
-      const version = await this.kubeletVersion();
-      const mode = this.opts.mode === 'auto' ? endpointMode(version.parsed) : this.opts.mode;
-      const plan = await makePlan({ host: this.host, layout, endpoint: `unix://${this.opts.socket}`, mode, watchdog: this.opts.watchdog });
+      const { layout, version, mode, plan } = await this.plan();
       const kubelet = await systemd.state(KUBELET_UNIT);
       if ((await this.matches(plan)) && kubelet.activeState === 'active' && !kubelet.needDaemonReload) {
         await this.host.write(OWNED.heartbeat, `${Date.now()}\n`);
@@ -121,6 +118,25 @@ export class Patcher {
     } finally {
       systemd.close();
     }
+  }
+
+  /**
+   * True when the node carries exactly the patch `apply` would write now
+   * (another patcher's, e.g. the previous pod's during an upgrade), so
+   * `apply` adopts it ('unchanged') without restarting kubelet.
+   */
+  async identical(): Promise<boolean> {
+    if (!(await this.patchPresent())) return false;
+    return this.matches((await this.plan()).plan);
+  }
+
+  /** What `apply` would write on this node now. */
+  private async plan(): Promise<{ layout: { name: string }; version: { text: string }; mode: 'config' | 'flag'; plan: Plan }> {
+    const layout = await detectLayout(this.host);
+    const version = await this.kubeletVersion();
+    const mode = this.opts.mode === 'auto' ? endpointMode(version.parsed) : this.opts.mode;
+    const plan = await makePlan({ host: this.host, layout, endpoint: `unix://${this.opts.socket}`, mode, watchdog: this.opts.watchdog });
+    return { layout, version, mode, plan };
   }
 
   /** True when the drop-in is in place (the watchdog or a reboot removes it). */

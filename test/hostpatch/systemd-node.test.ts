@@ -159,6 +159,55 @@ describe('hostpatch on a systemd node: failing open', function () {
     }
   });
 
+  it('upgrade: the old patcher stops, a new one starts with the same patch → kubelet restarted at most once and healthy; patcher stopped with no successor → the watchdog reverts within timeout + interval', async () => {
+    await node.startImagegate();
+    // The handover window is the watchdog timeout: long enough here for tsx's start-up inside the node on a shared machine.
+    const WATCH = `apply --watch --kubelet-version 1.30 --watchdog-interval 2s --watchdog-timeout 15s --healthz-timeout 60s`;
+    const startPatcher = (unit: string) => node.must(`systemd-run --unit ${unit} --quiet --working-directory=/tmp -p KillMode=mixed ${HOSTPATCH_CLI} ${WATCH}`);
+    const restarts = async () => node.unit('kubelet.service', ['InvocationID', 'NRestarts']);
+    try {
+      await startPatcher('imagegate-patcher-old');
+      await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 0 && (await node.kubelet()).endpoint === IMAGEGATE, 90_000, 'patch applied by the old patcher');
+      await node.waitHealthy(30_000);
+      const before = await restarts();
+
+      // The old pod stops: its patcher exits (SIGTERM), then its image service (the native sidecar) stops.
+      await node.must('systemctl stop imagegate-patcher-old.service');
+      assert.equal((await node.sh(`test -e ${DROP_IN}`)).code, 0, 'handover: the patch stays in place after SIGTERM');
+      await node.must('systemctl stop imagegate-test.service');
+      await new Promise((r) => setTimeout(r, 2_000)); // the gap between the pods
+      // The new pod: image service first, then the patcher, same settings.
+      await node.startImagegate();
+      await startPatcher('imagegate-patcher-new');
+      await waitUntil(async () => (await node.sh('journalctl -u imagegate-patcher-new --no-pager -o cat')).stdout.includes('adopted the patch in place'), 60_000, 'new patcher adopts the patch').catch(async (err: Error) => {
+        throw new Error(`${err.message}\nold: ${(await node.sh('journalctl -u imagegate-patcher-old --no-pager -o cat | tail -5')).stdout}\nnew: ${(await node.sh('journalctl -u imagegate-patcher-new --no-pager -o cat | tail -8')).stdout}`);
+      });
+      // Longer than the watchdog's timeout: the new patcher's heartbeat keeps the patch.
+      await new Promise((r) => setTimeout(r, 18_000));
+      const after = await restarts();
+      const kubeletStarts = (before.InvocationID === after.InvocationID ? 0 : 1) + (Number(after.NRestarts) - Number(before.NRestarts));
+      assert.ok(kubeletStarts <= 1, `kubelet restarted ${kubeletStarts} times during the upgrade (${JSON.stringify({ before, after })})`);
+      assert.equal(after.InvocationID, before.InvocationID, 'identical patch adopted: kubelet not restarted at all');
+      await node.waitHealthy(10_000);
+      assert.equal((await node.kubelet()).endpoint, IMAGEGATE);
+      assert.equal((await node.sh(`test -e ${DROP_IN}`)).code, 0);
+
+      // The DaemonSet is deleted: the patcher stops, no successor comes. The watchdog reverts.
+      await node.must('systemctl stop imagegate-patcher-new.service');
+      const stoppedAt = Date.now();
+      await node.must('systemctl stop imagegate-test.service');
+      await waitUntil(async () => (await node.sh(`test -e ${DROP_IN}`)).code === 1, 60_000, 'watchdog revert with no successor');
+      const revertedAfterMs = Date.now() - stoppedAt;
+      // Documented bound: timeout (15s) + interval (2s) after the last heartbeat; 5s more for timer accuracy and a loaded machine.
+      assert.ok(revertedAfterMs <= 15_000 + 2_000 + 5_000, `reverted after ${revertedAfterMs} ms`);
+      await waitUntil(async () => (await node.kubelet()).endpoint === 'unix:///run/containerd/containerd.sock', 30_000, 'kubelet back on its own runtime');
+      await node.waitHealthy(30_000);
+    } finally {
+      await node.sh('systemctl stop imagegate-patcher-old.service imagegate-patcher-new.service; systemctl reset-failed imagegate-patcher-old.service imagegate-patcher-new.service');
+      await node.hostpatch(['revert']);
+    }
+  });
+
   it('a patch kubelet does not survive → rolled back automatically, node unchanged', async () => {
     await node.startImagegate();
     // This kubelet build rejects --image-service-endpoint like an unknown flag (cf. Cilium's --network-plugin crash loop).

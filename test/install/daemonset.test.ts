@@ -10,7 +10,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import YAML from 'yaml';
+import { buildPullCredentials, loadImageServiceConfig } from '../../src/cri/config';
+import { createLogger } from '../../src/log/logger';
+import { NODE_ANNOTATION, NODE_LABEL } from '../../hostpatch/kube-api';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');
@@ -74,15 +79,16 @@ describe('install: kustomize overlays', function () {
       const container = (name: string) => [...spec.containers, ...spec.initContainers].find((c) => c.name === name)!;
 
       it('builds and decodes: namespace, service account, RBAC, quota, DaemonSet', () => {
-        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Namespace', 'ResourceQuota', 'ServiceAccount']);
-        for (const x of objects.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) assert.equal(x.metadata.namespace, 'imagegate', x.kind);
+        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'ResourceQuota', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+        const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+        for (const x of objects.filter((x) => !clusterScoped.includes(x.kind))) assert.equal(x.metadata.namespace, 'imagegate', x.kind);
       });
       it('rolls out one node at a time', () => {
         assert.equal(ds.spec.updateStrategy.rollingUpdate.maxUnavailable, 1);
       });
-      it('reverts the node when the pod stops (SIGTERM → revert), with the image service as a native sidecar that outlives the patcher', () => {
-        assert.deepEqual(container('patcher').args, ['hostpatch', 'apply', '--watch', '--revert-on-exit', '--host-root', '/host']);
-        assert.ok((spec.terminationGracePeriodSeconds as number) >= 150, 'time for the revert and kubelet healthz');
+      it('hands the patch over when the pod stops (no revert-on-exit: the next pod adopts it, the watchdog reverts it if none comes), with the image service as a native sidecar that outlives the patcher', () => {
+        assert.deepEqual(container('patcher').args, ['hostpatch', 'apply', '--watch', '--host-root', '/host']);
+        assert.ok((spec.terminationGracePeriodSeconds as number) >= 30, 'time for the image service to finish in-flight calls');
         assert.equal(container('image-service').restartPolicy, 'Always');
         assert.ok(spec.initContainers.some((c) => c.name === 'image-service'));
       });
@@ -97,9 +103,28 @@ describe('install: kustomize overlays', function () {
       it('serves the socket under hostPath /run/imagegate with the right backend', () => {
         assert.equal(spec.volumes.find((v) => v.name === 'imagegate-run')?.hostPath?.path, '/run/imagegate');
         const args = container('image-service').args!;
-        assert.deepEqual(args.slice(0, 3), ['image-service', '--socket', '/run/imagegate/imagegate.sock']);
-        if (o.backend === 'cri') assert.deepEqual(args.slice(3), ['--backend', 'cri', '--cri-endpoint', 'unix:///run/containerd/containerd.sock']);
-        else assert.deepEqual(args.slice(3), ['--docker-host', 'unix:///var/run/docker.sock']);
+        assert.deepEqual(args.slice(0, 5), ['image-service', '--config', '/etc/imagegate/image-service.yaml', '--socket', '/run/imagegate/imagegate.sock']);
+        if (o.backend === 'cri') assert.deepEqual(args.slice(5), ['--backend', 'cri', '--cri-endpoint', 'unix:///run/containerd/containerd.sock']);
+        else assert.deepEqual(args.slice(5), ['--docker-host', 'unix:///var/run/docker.sock']);
+      });
+      it('mounts a ConfigMap whose config loads through the image service\'s own validation, with the platform\'s ECR rule and no hard-coded region', () => {
+        const cm = objects.find((x) => x.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+        const volume = spec.volumes.find((v) => v.name === 'config') as { configMap?: { name: string } };
+        assert.equal(volume.configMap?.name, cm.metadata.name, 'the volume names the generated ConfigMap (hash suffix included)');
+        assert.deepEqual(container('image-service').volumeMounts?.find((m) => m.name === 'config'), { name: 'config', mountPath: '/etc/imagegate', readOnly: true });
+        const dir = mkdtempSync(join(tmpdir(), 'imagegate-cm-'));
+        writeFileSync(join(dir, 'image-service.yaml'), cm.data['image-service.yaml']);
+        // The container's own args, with the mount point redirected to the file written here.
+        const args = container('image-service').args!.slice(1).map((a) => a.replace('/etc/imagegate', dir));
+        const { config } = loadImageServiceConfig(args, {});
+        assert.equal(config.backend, o.backend);
+        const rules = config.credentials?.rules ?? [];
+        assert.deepEqual(rules.map((r) => [r.name, r.provider, r.match?.registry]), [['ecr', 'ecr', '*.dkr.ecr.*.amazonaws.com']]);
+        // The rules build into working credentials (providers resolved, parameters checked).
+        buildPullCredentials(config, createLogger({ level: 'error' }));
+        const env = (container('image-service') as Container & { env?: { name: string }[] }).env ?? [];
+        assert.ok(!env.some((e) => e.name === 'AWS_REGION' || e.name === 'AWS_DEFAULT_REGION'), 'region not hard-coded');
+        assert.ok(env.some((e) => e.name === 'AWS_STS_REGIONAL_ENDPOINTS'), 'regional STS endpoint');
       });
       it('probes with HTTP requests to the running processes on loopback, never by starting a process', () => {
         const probes = [...spec.containers, ...spec.initContainers].flatMap((c) =>
@@ -113,13 +138,79 @@ describe('install: kustomize overlays', function () {
         assert.deepEqual(container('image-service').startupProbe!.httpGet, { host: '127.0.0.1', port: 9464, path: '/readyz' });
         assert.deepEqual(container('patcher').readinessProbe!.httpGet, { host: '127.0.0.1', port: 9465, path: '/readyz' });
       });
-      it('requests resources for every container and tolerates every taint', () => {
-        for (const c of [...spec.containers, ...spec.initContainers]) assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory, c.name);
+      it('requests at least the measured idle use of every container (npm run bench:idle; README install) and limits at least the measured worst case; tolerates every taint', () => {
+        // Measured on the compiled CLI, idle node (bench/idle.ts): millicores, RSS max MiB; worst case for the limit.
+        const MEASURED: Record<string, { cpuM: number; rssMiB: number; worstMiB: number }> = {
+          'image-service': { cpuM: 5.1, rssMiB: 73.5, worstMiB: 384 }, // worst: the lead's pull-flood test
+          patcher: { cpuM: 5.4, rssMiB: 67.2, worstMiB: 67.2 },
+        };
+        const millicores = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
+        const mebibytes = (q: string) => (q.endsWith('Mi') ? Number(q.slice(0, -2)) : q.endsWith('Gi') ? Number(q.slice(0, -2)) * 1024 : Number(q) / 2 ** 20);
+        for (const c of [...spec.containers, ...spec.initContainers]) {
+          const r = c.resources as { requests: Record<string, string>; limits: Record<string, string> };
+          const m = MEASURED[c.name];
+          assert.ok(m, `${c.name} has measured figures`);
+          assert.ok(millicores(r.requests.cpu) >= m.cpuM, `${c.name} cpu request ${r.requests.cpu} < measured ${m.cpuM}m`);
+          assert.ok(mebibytes(r.requests.memory) >= m.rssMiB, `${c.name} memory request ${r.requests.memory} < measured ${m.rssMiB}Mi`);
+          assert.ok(mebibytes(r.limits.memory) >= m.worstMiB, `${c.name} memory limit ${r.limits.memory} < worst case ${m.worstMiB}Mi`);
+        }
         assert.deepEqual(spec.tolerations, [{ operator: 'Exists' }]);
       });
       it('lets the service account get and patch nodes, nothing more', () => {
         const role = objects.find((x) => x.kind === 'ClusterRole') as K8sObject & { rules: unknown[] };
         assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] }]);
+      });
+      it('runs with the runtime\'s default seccomp filter and the node\'s resolver (no CoreDNS dependency)', () => {
+        assert.deepEqual((spec.securityContext as { seccompProfile?: unknown }).seccompProfile, { type: 'RuntimeDefault' });
+        for (const c of [...spec.containers, ...spec.initContainers]) {
+          const p = (c.securityContext as { seccompProfile?: { type: string } }).seccompProfile;
+          assert.ok(p === undefined || p.type === 'RuntimeDefault', `${c.name} must not loosen seccomp`);
+        }
+        assert.equal(spec.dnsPolicy, 'Default');
+        assert.equal(spec.hostNetwork, true);
+      });
+      it('no cluster-wide node write without the admission policy: every write verb on nodes is matched by a Deny-bound policy for this service account, own node, imagegate.dev/ keys only', () => {
+        const role = objects.find((x) => x.kind === 'ClusterRole') as K8sObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+        const binding = objects.find((x) => x.kind === 'ClusterRoleBinding') as K8sObject & { roleRef: { name: string }; subjects: { name: string; namespace: string }[] };
+        assert.equal(binding.roleRef.name, role.metadata.name);
+        const VERB_TO_OPERATION: Record<string, string> = { create: 'CREATE', update: 'UPDATE', patch: 'UPDATE', delete: 'DELETE', deletecollection: 'DELETE' };
+        const writes = role.rules
+          .filter((r) => r.apiGroups.includes('') && r.resources.some((res) => res === 'nodes' || res.startsWith('nodes/') || res === '*'))
+          .flatMap((r) => r.verbs.filter((v) => v === '*' || v in VERB_TO_OPERATION));
+        assert.ok(writes.length > 0, 'the role writes nodes (the label), so the policy is needed');
+        assert.ok(!writes.includes('*'), 'no wildcard verb on nodes');
+        type Policy = K8sObject & {
+          spec: {
+            failurePolicy: string;
+            matchConstraints: { resourceRules: { apiGroups: string[]; operations: string[]; resources: string[] }[] };
+            matchConditions: { expression: string }[];
+            validations: { expression: string }[];
+          };
+        };
+        const policy = objects.find((x) => x.kind === 'ValidatingAdmissionPolicy') as Policy;
+        const pb = objects.find((x) => x.kind === 'ValidatingAdmissionPolicyBinding') as K8sObject & { spec: { policyName: string; validationActions: string[]; matchResources?: unknown } };
+        assert.ok(policy && pb, 'policy and binding shipped with the role');
+        assert.equal(pb.spec.policyName, policy.metadata.name);
+        assert.deepEqual(pb.spec.validationActions, ['Deny']);
+        assert.equal(pb.spec.matchResources, undefined, 'bound cluster-wide, every node');
+        assert.equal(policy.spec.failurePolicy, 'Fail');
+        for (const verb of writes) {
+          const op = VERB_TO_OPERATION[verb];
+          assert.ok(
+            policy.spec.matchConstraints.resourceRules.some((r) => r.apiGroups.includes('') && r.resources.includes('nodes') && r.operations.includes(op)),
+            `${verb} nodes (${op}) is matched by the policy`,
+          );
+        }
+        const sa = objects.find((x) => x.kind === 'ServiceAccount')!;
+        assert.deepEqual(binding.subjects.map((s) => `${s.namespace}/${s.name}`), [`${sa.metadata.namespace}/${sa.metadata.name}`]);
+        assert.deepEqual(policy.spec.matchConditions.map((c) => c.expression), [`request.userInfo.username == 'system:serviceaccount:${sa.metadata.namespace}:${sa.metadata.name}'`]);
+        const all = JSON.stringify(policy.spec);
+        assert.match(all, /authentication\.kubernetes\.io\/node-name/);
+        assert.match(all, /request\.name == variables\.nodeName/);
+        assert.match(all, /object\.spec == oldObject\.spec/);
+        // The prefix the policy allows is the one the patcher writes.
+        assert.match(all, /startsWith\('imagegate\.dev\/'\)/);
+        assert.ok(NODE_LABEL.startsWith('imagegate.dev/') && NODE_ANNOTATION.startsWith('imagegate.dev/'));
       });
       it(`carries the ${o.cloud === 'eks' ? 'IRSA' : 'GKE Workload Identity'} annotation`, () => {
         const sa = objects.find((x) => x.kind === 'ServiceAccount')!;
