@@ -25,26 +25,12 @@ import { checkPresigned } from '../src/registry/auth/authenticators/aws-iam-requ
 import { createAgents, readSmall, send } from '../src/registry/upstream/http-client';
 import { AwsStandIn, standInCredentials } from '../test/aws';
 import { MetadataStandIn } from '../test/gcp/metadata-stand-in';
+import { pct, timed } from './timing';
 
 type Row = [string, string, string, string];
 const KEYS = 10;
 const CONCURRENT = 1000;
 const ms = (v: number) => `${v.toFixed(3)} ms`;
-
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn(i);
-    out.push(performance.now() - t);
-  }
-  return out;
-}
 
 /** Scenarios 4 and 5. */
 export async function googleRows(warmCount: number): Promise<Row[]> {

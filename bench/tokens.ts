@@ -22,6 +22,7 @@ import { GetWebIdentityTokenCommand } from '@aws-sdk/client-sts';
 import { createCredentialServices, type CredentialServices } from '../src/credentials';
 import { AwsStandIn, standInCredentials } from '../test/aws';
 import { awsIamRows, googleRows } from './tokens-multicloud';
+import { pct, timed } from './timing';
 
 const KEYS = 10;
 const CONCURRENT = 1000;
@@ -33,21 +34,6 @@ function services(aws: AwsStandIn, cache = {}): CredentialServices {
     aws: { region: 'eu-west-1', endpoints: { sts: aws.url, ecr: aws.url }, credentials: standInCredentials, maxAttempts: 1 },
     cache,
   });
-}
-
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn(i);
-    out.push(performance.now() - t);
-  }
-  return out;
 }
 
 type Row = [string, string, string, string];

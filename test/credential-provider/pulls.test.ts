@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
@@ -20,18 +19,10 @@ import { requireTcp, requireUnixSocket, services, testImages } from '../support/
 import { ClusterIssuer } from './support/cluster-issuer';
 import { checkResponse, V1 } from './support/kubelet-api';
 import { execAsKubelet, pluginExecutable } from './support/plugin';
+import { freePort } from '../support/ports';
 
 const ROLE = 'arn:aws:iam::444455556666:role/team-a-pull';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 /** Pulls through Docker Engine with `auth` as X-Registry-Auth; rejects with the engine's error. */
 async function dockerPull(docker: Docker, image: string, auth?: { username: string; password: string; serveraddress: string }): Promise<void> {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import { buildPullCredentials, credentialsSchema } from '../../src/credentials';
 import { DockerBackend } from '../../src/cri/docker/backend';
@@ -10,19 +9,10 @@ import { AwsStandIn, standInCredentials } from '../aws';
 import { TestImagegate } from '../support/cri-server';
 import { requireUnixSocket, services } from '../support/services';
 import { startTestFacade, testConfig } from './support/facade';
+import { freePort } from '../support/ports';
 
 const run = promisify(execFile);
 
-/** A loopback port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 const ROLE = 'arn:aws:iam::444455556666:role/team-a-pull';
 
 describe('end to end: image service (sts-jwt) → registry facade (jwt) → upstream → Docker Engine', function () {

@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { buildPullCredentials, createCredentialServices, credentialsSchema, type CredentialServices } from '../../src/credentials';
@@ -20,19 +19,11 @@ import { TestImagegate } from '../support/cri-server';
 import { requireTcp, requireUnixSocket, services } from '../support/services';
 import { startArtifactRegistry, type ArtifactRegistry } from './support/artifact-registry';
 import { upstreams } from './support/upstreams';
+import { freePort } from '../support/ports';
 
 const run = promisify(execFile);
 const EKS_ROLE = 'arn:aws:iam::444455556666:role/eks-node';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 /**
  * The three cross-cloud paths of the README, end to end with real Docker Engine,

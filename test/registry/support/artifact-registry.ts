@@ -1,10 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireTcp, services } from '../../support/services';
+import { freePort } from '../../support/ports';
 
 const run = promisify(execFile);
 
@@ -68,12 +68,3 @@ async function waitFor(url: string, status: number): Promise<void> {
   throw new Error(`docker-registry did not answer ${status} at ${url} within 10 s`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}

@@ -1,20 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { type FacadeProcess, startFacadeProcess } from './facade-process';
+import { freePort } from '../../support/ports';
 
-/** A loopback port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 /** Writes a fresh EC P-256 private key (PKCS#8 PEM) to `file`. */
 export function writeEcKey(file: string): string {
@@ -201,3 +191,5 @@ function safeRead(file: string): string {
     return '';
   }
 }
+
+export { freePort };

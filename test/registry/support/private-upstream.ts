@@ -16,17 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { countRequests } from '../../support/cri-registry-log';
+import { freePort } from '../../support/ports';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
-/** A free loopback port (bound then released). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 export interface PushedImage {
   manifestDigest: string;
@@ -213,3 +206,5 @@ export class FaultyRelay {
     return new Promise((r) => this.server.close(() => r()));
   }
 }
+
+export { freePort };
