@@ -45,11 +45,31 @@ export async function buildExecutable(output = join(ROOT, 'dist/credential-provi
   copyFileSync(process.execPath, temporary);
   chmodSync(temporary, 0o755);
   const { inject } = require('postject') as { inject: (file: string, name: string, data: Buffer, opts: { sentinelFuse: string }) => Promise<void> };
-  await inject(temporary, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
+  await withoutLeakedHandlers(() => inject(temporary, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL_FUSE }));
   execFileSync('mv', ['-f', temporary, output]);
   const bundleBytes = readFileSync(bundle).length;
   rmSync(work, { recursive: true, force: true });
   return { executable: output, bundleBytes };
+}
+
+/**
+ * Runs `work` and then removes the process-wide `uncaughtException` and
+ * `unhandledRejection` listeners it added: postject's emscripten module adds
+ * two that rethrow every error, which would turn any later uncaught error in
+ * the host process (a test run, the image build) into a crash that bypasses
+ * the host's own handling.
+ */
+async function withoutLeakedHandlers<T>(work: () => Promise<T>): Promise<T> {
+  const events = ['uncaughtException', 'unhandledRejection'] as const;
+  const emitter = process as NodeJS.EventEmitter;
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
+  try {
+    return await work();
+  } finally {
+    for (const event of events) {
+      for (const listener of emitter.listeners(event)) if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
 }
 
 if (require.main === module) {

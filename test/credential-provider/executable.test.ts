@@ -13,6 +13,7 @@ import YAML from 'yaml';
 import { NODE_IMAGE } from '../hostpatch/node';
 import { requireUnixSocket, services } from '../support/services';
 import { checkResponse, V1 } from './support/kubelet-api';
+import { buildExecutable } from '../../src/credential-provider/build';
 import { pluginExecutable } from './support/plugin';
 
 const run = promisify(execFile);
@@ -38,6 +39,19 @@ function inNode(executable: string, dir: string, args: string[], stdin: string):
 
 describe('credential-provider executable on a host without Node.js', function () {
   this.timeout(180_000);
+
+  it('is built without leaving postject’s rethrowing error handlers in the building process', async () => {
+    const count = () => process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection');
+    const before = count();
+    const dir = mkdtempSync(join(tmpdir(), 'imagegate-sea-'));
+    try {
+      await buildExecutable(join(dir, 'imagegate-credential-provider'));
+      assert.equal(count(), before, 'a test run or the image build keeps its own handling of uncaught errors');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   let executable: string;
   let dir: string;
 
