@@ -74,14 +74,17 @@ export function signatureMatches(req: SignedRequest, scope: SigV4Scope, secret: 
   return timingSafeEqual(Buffer.from(expected), Buffer.from(m[6]));
 }
 
-function sha256(text: string): string {
+/** SigV4 primitive, shared by header-signed and presigned checks. */
+export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function hmac(key: string | Buffer, data: string): Buffer {
+/** SigV4 primitive, shared by header-signed and presigned checks. */
+export function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
-function encodeRfc3986(s: string): string {
+/** SigV4 primitive, shared by header-signed and presigned checks. */
+export function encodeRfc3986(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildExecutable } from '../../../src/credential-provider/build';
+import type { ProviderEntry } from '../../../hostpatch/provider-config';
 
 const ROOT = resolve(__dirname, '../../..');
 /** Where the tests build the self-contained executable (once per run, again when a source changed). */
@@ -29,15 +30,8 @@ export function pluginExecutable(): Promise<string> {
   return built;
 }
 
-/** One provider entry of kubelet's CredentialProviderConfig (kubelet.config.k8s.io/v1), the parts that shape the exec. */
-export interface ProviderEntry {
-  name: string;
-  matchImages: string[];
-  defaultCacheDuration: string;
-  apiVersion: string;
-  args?: string[];
-  env?: { name: string; value: string }[];
-}
+/** One provider entry of kubelet's CredentialProviderConfig (kubelet.config.k8s.io/v1), as the installer writes it. */
+export type { ProviderEntry };
 
 export interface PluginRun {
   code: number | null;
