@@ -37,14 +37,30 @@ function fleetConfig(keys: KeyEntry[], extra: Record<string, unknown> = {}): Rec
   };
 }
 
+/**
+ * fetch, sending a request once more when the kept-alive connection it went out
+ * on was closed before any answer, as Go's http.Transport (Docker's client) does
+ * for GET: the test's nginx reloads close idle client connections, which a
+ * cluster's Service does not do.
+ */
+async function getOnce(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code !== 'UND_ERR_SOCKET' && cause?.code !== 'ECONNRESET') throw err;
+    return fetch(url, init);
+  }
+}
+
 async function tokenFrom(url: string, scope = 'repository:open/test/busybox:pull', user = alice): Promise<{ status: number; token?: string }> {
-  const res = await fetch(`${url}/token?service=imagegate-registry&scope=${encodeURIComponent(scope)}`, { headers: { authorization: basicOf(user) } });
+  const res = await getOnce(`${url}/token?service=imagegate-registry&scope=${encodeURIComponent(scope)}`, { headers: { authorization: basicOf(user) } });
   const body = res.ok ? ((await res.json()) as { token: string }) : (await res.arrayBuffer(), undefined);
   return { status: res.status, token: body?.token };
 }
 
 async function manifestStatus(url: string, token: string, repository = 'open/test/busybox', ref = '1'): Promise<number> {
-  const res = await fetch(`${url}/v2/${repository}/manifests/${ref}`, { headers: { authorization: `Bearer ${token}`, accept: MANIFEST_ACCEPT } });
+  const res = await getOnce(`${url}/v2/${repository}/manifests/${ref}`, { headers: { authorization: `Bearer ${token}`, accept: MANIFEST_ACCEPT } });
   await res.arrayBuffer();
   return res.status;
 }
