@@ -8,9 +8,10 @@ import { ConfigError } from '../src/config/errors';
 import { createLogger, logLevelSetting } from '../src/log/logger';
 import { createRegistry, startMetricsServer } from '../src/metrics/server';
 import { RefusalError, RolledBackError } from './errors';
-import { markNode } from './kube-api';
+import { KubeApi, markNode } from './kube-api';
 import type { PatcherOptions } from './options';
 import { Patcher } from './patcher';
+import { prepullSuccessor } from './prepull';
 import { imageFsInfoAnswers } from './probe';
 import { readStatus } from './status';
 import { watch } from './watch';
@@ -40,6 +41,10 @@ const schema = z.object({
   /** status: exit 1 unless the patch is applied (the patcher's readiness probe). */
   requireApplied: z.boolean().default(false),
   nodeName: z.string().optional(),
+  /** prepull: the pod's own DaemonSet (in the service account's namespace), whose template images are pulled before the pod stops. */
+  daemonset: z.string().min(1).default('imagegate'),
+  /** prepull: time for all the pulls together; within the pod's terminationGracePeriodSeconds. */
+  prepullTimeout: duration().default(50_000),
   /** With --watch: loopback host:port of /healthz, /readyz (the patch is applied) and /metrics, for the DaemonSet's probes. */
   metricsListen: listenAddress('127.0.0.1:9465').refine((a: ListenAddress) => a.host !== undefined && /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host), {
     message: 'must be a loopback address (127.0.0.1:port or [::1]:port)',
@@ -62,6 +67,8 @@ const bindings: Binding[] = [
   { flag: 'revert-on-exit', env: 'IMAGEGATE_HOSTPATCH_REVERT_ON_EXIT', path: 'revertOnExit', type: 'boolean', help: 'with --watch: revert the node on SIGTERM before exiting (default: leave the patch for a successor; the watchdog reverts it within timeout + interval if none comes)' },
   { flag: 'require-applied', path: 'requireApplied', type: 'boolean', help: 'status: exit 1 unless the patch is applied (readiness probe)' },
   { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
+  { flag: 'daemonset', env: 'IMAGEGATE_DAEMONSET', path: 'daemonset', help: "prepull: this pod's DaemonSet, in the service account's namespace (default imagegate)" },
+  { flag: 'prepull-timeout', env: 'IMAGEGATE_PREPULL_TIMEOUT', path: 'prepullTimeout', help: 'prepull: time for all the pulls together (default 50s)' },
   { flag: 'metrics-listen', env: 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', path: 'metricsListen', help: 'with --watch: loopback host:port for /healthz, /readyz and /metrics (default 127.0.0.1:9465)' },
   { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
 ];
@@ -69,15 +76,16 @@ const bindings: Binding[] = [
 const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
 
 /**
- * `imagegate hostpatch apply | revert | status | probe`: the node patcher
- * (see README, section install). `probe` asks imagegate for ImageFsInfo, as
- * the DaemonSet's liveness probe. Exit codes: 0 done, 1 error (or probe /
+ * `imagegate hostpatch apply | revert | status | probe | prepull`: the node
+ * patcher (see README, section install). `probe` asks imagegate for
+ * ImageFsInfo; `prepull`, the patcher's preStop hook, pulls the images of the
+ * pod's DaemonSet through imagegate before the pod stops. Exit codes: 0 done, 1 error (or probe /
  * --require-applied failed), 2 bad setting, 3 refused (nothing changed),
  * 4 rolled back.
  */
 export const hostpatchCommand: Command = {
   name: 'hostpatch',
-  summary: "apply | revert | status | probe: point this node's kubelet at imagegate, safely",
+  summary: "apply | revert | status | probe | prepull: point this node's kubelet at imagegate, safely",
   async run(argv) {
     const [action, ...rest] = argv;
     const loaded = loadConfig({ command: `hostpatch ${action ?? '<apply|revert|status>'}`, schema, bindings, argv: rest });
@@ -133,8 +141,18 @@ export const hostpatchCommand: Command = {
           if (!ok) process.stderr.write(`imagegate hostpatch probe: no ImageFsInfo answer on ${socket}\n`);
           return ok ? EXIT.ok : 1;
         }
+        case 'prepull': {
+          const api = KubeApi.inCluster();
+          if (!api?.namespace) {
+            log.info('not in a Kubernetes cluster (no service account); nothing to pre-pull');
+            return EXIT.ok;
+          }
+          const results = await prepullSuccessor({ api, namespace: api.namespace, daemonSet: c.daemonset, socket: patcher.host.path(c.socket), timeoutMs: c.prepullTimeout, log });
+          for (const r of results ?? []) process.stdout.write(`${r.outcome} ${r.image}\n`);
+          return EXIT.ok;
+        }
         default:
-          throw new ConfigError('hostpatch', `unknown action "${action}" (use apply, revert, status or probe)`);
+          throw new ConfigError('hostpatch', `unknown action "${action}" (use apply, revert, status, probe or prepull)`);
       }
     } catch (err) {
       if (err instanceof RefusalError) {

@@ -9,26 +9,53 @@ const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 export const NODE_LABEL = 'imagegate.dev/hostpatch';
 export const NODE_ANNOTATION = 'imagegate.dev/hostpatch-detail';
 
+/** An answer of the API server other than 2xx. */
+export class KubeApiError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
 /**
  * The Kubernetes API as seen from a pod with a service account; undefined
- * outside a cluster. Used for two things only: reading the node's kubelet
- * version and labelling the node with the patch state.
+ * outside a cluster. Used for three things only: reading the node's kubelet
+ * version, labelling the node with the patch state, and reading the images of
+ * the pod's own DaemonSet (to pull a successor's image before the pod stops).
  */
 export class KubeApi {
-  private constructor(private readonly host: string, private readonly token: Secret, private readonly ca: Buffer) {}
+  private constructor(private readonly host: string, private readonly token: Secret, private readonly ca: Buffer, readonly namespace: string | undefined) {}
 
-  /** The in-cluster API, or undefined (no KUBERNETES_SERVICE_HOST or no service-account token). */
-  static inCluster(env: NodeJS.ProcessEnv = process.env): KubeApi | undefined {
+  /** The in-cluster API, or undefined (no KUBERNETES_SERVICE_HOST or no service-account token). `saDir` is the service account's mount. */
+  static inCluster(env: NodeJS.ProcessEnv = process.env, saDir = SA_DIR): KubeApi | undefined {
     const host = env.KUBERNETES_SERVICE_HOST;
     if (!host) return undefined;
     try {
-      const token = new Secret(readFileSync(`${SA_DIR}/token`, 'utf8').trim());
-      const ca = readFileSync(`${SA_DIR}/ca.crt`);
+      const token = new Secret(readFileSync(`${saDir}/token`, 'utf8').trim());
+      const ca = readFileSync(`${saDir}/ca.crt`);
+      const namespace = readOptional(`${saDir}/namespace`);
       const hostPort = `${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`;
-      return new KubeApi(hostPort, token, ca);
+      return new KubeApi(hostPort, token, ca, namespace);
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The images of a DaemonSet's pod template (containers and init containers,
+   * native sidecars included), or undefined when the DaemonSet does not exist.
+   */
+  async daemonSetImages(namespace: string, name: string): Promise<string[] | undefined> {
+    type Containers = { image?: string }[] | undefined;
+    let ds: { spec?: { template?: { spec?: { containers?: Containers; initContainers?: Containers } } } };
+    try {
+      ds = (await this.request('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/daemonsets/${encodeURIComponent(name)}`)) as typeof ds;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+    const pod = ds?.spec?.template?.spec;
+    const images = [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map((c) => c.image).filter((i): i is string => typeof i === 'string' && i !== '');
+    return [...new Set(images)];
   }
 
   /** The node's `status.nodeInfo.kubeletVersion` (e.g. `v1.30.4-gke.1348000`). */
@@ -64,7 +91,7 @@ export class KubeApi {
           res.setEncoding('utf8');
           res.on('data', (c: string) => (text += c));
           res.on('end', () => {
-            if ((res.statusCode ?? 500) >= 300) return reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+            if ((res.statusCode ?? 500) >= 300) return reject(new KubeApiError(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode ?? 500));
             try {
               resolve(JSON.parse(text));
             } catch {
@@ -77,6 +104,14 @@ export class KubeApi {
       req.on('error', reject);
       req.end(payload);
     });
+  }
+}
+
+function readOptional(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
   }
 }
 

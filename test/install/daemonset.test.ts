@@ -79,7 +79,7 @@ describe('install: kustomize overlays', function () {
       const container = (name: string) => [...spec.containers, ...spec.initContainers].find((c) => c.name === name)!;
 
       it('builds and decodes: namespace, service account, RBAC, quota, DaemonSet', () => {
-        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'ResourceQuota', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+        assert.deepEqual(objects.map((x) => x.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'ResourceQuota', 'Role', 'RoleBinding', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
         const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
         for (const x of objects.filter((x) => !clusterScoped.includes(x.kind))) assert.equal(x.metadata.namespace, 'imagegate', x.kind);
       });
@@ -91,6 +91,17 @@ describe('install: kustomize overlays', function () {
         assert.ok((spec.terminationGracePeriodSeconds as number) >= 30, 'time for the image service to finish in-flight calls');
         assert.equal(container('image-service').restartPolicy, 'Always');
         assert.ok(spec.initContainers.some((c) => c.name === 'image-service'));
+      });
+      it('pulls the successor\'s image before the pod stops (patcher preStop), reading only its own DaemonSet', () => {
+        assert.deepEqual(container('patcher').lifecycle?.preStop?.exec?.command, ['imagegate', 'hostpatch', 'prepull', '--host-root', '/host']);
+        // The preStop's 50s default, then the image service's 30s drain.
+        assert.ok((spec.terminationGracePeriodSeconds as number) >= 50 + 30, `grace ${spec.terminationGracePeriodSeconds}s`);
+        const role = objects.find((x) => x.kind === 'Role') as K8sObject & { rules: unknown[] };
+        assert.deepEqual(role.rules, [{ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: [ds.metadata.name], verbs: ['get'] }]);
+        assert.equal(ds.metadata.name, 'imagegate', 'the name prepull reads by default');
+        const binding = objects.find((x) => x.kind === 'RoleBinding') as K8sObject & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace: string }[] };
+        assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+        assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'imagegate', namespace: 'imagegate' }]);
       });
       it('gives the patcher no privilege beyond root: not privileged, every capability dropped, no host PID', () => {
         const sc = container('patcher').securityContext!;
