@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import YAML from 'yaml';
 import { buildPullCredentials, loadImageServiceConfig } from '../../src/cri/config';
@@ -230,6 +230,29 @@ describe('install: kustomize overlays', function () {
       });
     });
   }
+
+  it('references the published image by a name the project controls, and an overlay\'s `images:` overrides it with kubectl alone', async () => {
+    const images = (objects: K8sObject[]) => {
+      const ds = objects.find((x) => x.kind === 'DaemonSet') as K8sObject & { spec: { template: { spec: { containers: { image: string }[]; initContainers: { image: string }[] } } } };
+      return [...new Set([...ds.spec.template.spec.initContainers, ...ds.spec.template.spec.containers].map((c) => c.image))];
+    };
+    for (const o of OVERLAYS) assert.deepEqual(images(await render(o.name)), ['ghcr.io/imagegate/imagegate:0.1.0'], o.name);
+    const dir = mkdtempSync(join(tmpdir(), 'imagegate-overlay-'));
+    mkdirSync(join(dir, 'mine'));
+    cpSync(join(ROOT, 'daemonset'), join(dir, 'daemonset'), { recursive: true });
+    writeFileSync(join(dir, 'mine/kustomization.yaml'), [
+      'resources: [../daemonset/overlays/eks]',
+      'images:',
+      '  - name: ghcr.io/imagegate/imagegate',
+      '    newName: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/imagegate',
+      `    digest: sha256:${'a'.repeat(64)}`,
+      '',
+    ].join('\n'));
+    const { stdout } = await run('kubectl', ['kustomize', join(dir, 'mine')], { maxBuffer: 8 << 20 });
+    const ds = YAML.parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject).filter((x) => x.kind === 'DaemonSet');
+    assert.deepEqual(images(ds), [`123456789012.dkr.ecr.eu-west-1.amazonaws.com/imagegate@sha256:${'a'.repeat(64)}`]);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('kubectl apply --dry-run=client -k needs an API server here (why the test decodes offline instead)', async () => {
     const r = await run('kubectl', ['apply', '--dry-run=client', '--validate=false', '-k', join(ROOT, 'daemonset/overlays/gke'), '--request-timeout=3s'], { env: { ...process.env, KUBECONFIG: '/dev/null' } }).then(
