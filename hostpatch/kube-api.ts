@@ -9,6 +9,19 @@ const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 export const NODE_LABEL = 'imagegate.dev/hostpatch';
 export const NODE_ANNOTATION = 'imagegate.dev/hostpatch-detail';
 
+/** The fields of a DaemonSet imagegate reads. */
+export interface DaemonSet {
+  metadata?: { deletionTimestamp?: string };
+  spec?: { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } };
+}
+export type Container = { name?: string; image?: string; args?: string[] };
+
+/** Every container of a DaemonSet's pod template, init containers (native sidecars) first. */
+export function templateContainers(ds: DaemonSet): Container[] {
+  const pod = ds.spec?.template?.spec;
+  return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])];
+}
+
 /** An answer of the API server other than 2xx. */
 export class KubeApiError extends Error {
   constructor(message: string, readonly status: number) {
@@ -40,21 +53,24 @@ export class KubeApi {
     }
   }
 
+  /** A DaemonSet as the API returns it, or undefined when it does not exist. */
+  async daemonSet(namespace: string, name: string): Promise<DaemonSet | undefined> {
+    try {
+      return (await this.request('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/daemonsets/${encodeURIComponent(name)}`)) as DaemonSet;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   /**
    * The images of a DaemonSet's pod template (containers and init containers,
    * native sidecars included), or undefined when the DaemonSet does not exist.
    */
   async daemonSetImages(namespace: string, name: string): Promise<string[] | undefined> {
-    type Containers = { image?: string }[] | undefined;
-    let ds: { spec?: { template?: { spec?: { containers?: Containers; initContainers?: Containers } } } };
-    try {
-      ds = (await this.request('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/daemonsets/${encodeURIComponent(name)}`)) as typeof ds;
-    } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) return undefined;
-      throw err;
-    }
-    const pod = ds?.spec?.template?.spec;
-    const images = [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map((c) => c.image).filter((i): i is string => typeof i === 'string' && i !== '');
+    const ds = await this.daemonSet(namespace, name);
+    if (!ds) return undefined;
+    const images = templateContainers(ds).map((c) => c.image).filter((i): i is string => typeof i === 'string' && i !== '');
     return [...new Set(images)];
   }
 
