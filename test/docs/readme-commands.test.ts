@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { readDoc, ROOT, testBlocks, type CodeBlock } from '../support/docs';
 import { freePort } from '../support/ports';
-import { requireService, services } from '../support/services';
+import { requireUnixSocket, services } from '../support/services';
 
 /** The commands of a block: its lines without comments, split on `&&`. */
 function commands(block: CodeBlock): string[] {
@@ -94,7 +94,7 @@ describe('README commands on a clean clone', function () {
   });
 
   it('quick start: npm ci, then npm start answers on its health endpoints', async () => {
-    await requireService('Docker Engine', services.dockerSocket);
+    await requireUnixSocket('Docker Engine', services.dockerSocket);
     const steps = commands(blocks.get('quick-start')!);
     assert.ok(steps.length >= 2, 'at least an install and a start command');
     for (const step of steps.slice(0, -1)) sh(step, clone, env);
@@ -147,7 +147,7 @@ describe('README commands on a clean clone', function () {
     const version = (JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8')) as { version: string }).version;
     const lines = commands(installBlocks.get('cli')!);
     assert.ok(lines.length >= 2);
-    if (!existsSync(join(clone, 'dist'))) sh('npm run build', clone, env);
+    assert.ok(existsSync(join(clone, 'dist')), 'the quick start (its npm start) built dist/ first');
     for (const line of lines) assert.equal(sh(line, clone, env).stdout.trim(), `imagegate ${version}`, line);
   });
 
