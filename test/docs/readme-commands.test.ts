@@ -136,9 +136,21 @@ describe('README commands on a clean clone', function () {
       assert.equal(images.status, 0, images.stderr);
       assert.match(images.stdout, /^sha256:[0-9a-f]{64}$/m, 'Docker Engine holds the test images, listed by ID');
     } finally {
-      if (exitCode === undefined) process.kill(-child.pid!, 'SIGTERM');
-      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 40_000))]);
-      if (code === 'timeout') process.kill(-child.pid!, 'SIGKILL');
+      // SIGTERM to the whole group (bash, npm, node), as Ctrl-C in a terminal would; then wait for
+      // every process of the group to be gone (npm may exit before node has finished shutting down).
+      const alive = () => {
+        try {
+          process.kill(-child.pid!, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (alive()) process.kill(-child.pid!, 'SIGTERM');
+      const deadline = Date.now() + 40_000;
+      while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      if (alive()) process.kill(-child.pid!, 'SIGKILL');
+      await exited;
     }
     assert.ok(!existsSync(socket), 'the socket is removed on SIGTERM');
   });
