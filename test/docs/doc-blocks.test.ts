@@ -43,6 +43,13 @@ describe('docs: every code block runs as written or is marked a fragment', () =>
     });
   }
 
+  it('README.md stays short (at most 250 lines) and links every docs page', () => {
+    const readme = readDoc('README.md');
+    assert.ok(readme.split('\n').length <= 250, `README.md has ${readme.split('\n').length} lines`);
+    const pages = markdownFiles().filter((f) => f.startsWith('docs/'));
+    assert.deepEqual(pages.filter((page) => !readme.includes(`](${page})`)), [], 'docs pages the README does not link');
+  });
+
   it('docs/image-service.md: the example file loads as the image service configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'imagegate-docs-'));
     const file = join(dir, 'image-service.yaml');
