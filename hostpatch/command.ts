@@ -53,7 +53,7 @@ const schema = z.object({
 }).refine((c) => c.watchdog.timeout >= c.watchdog.interval, { path: ['watchdog', 'timeout'], message: 'must be at least watchdog.interval' })
   .refine((c) => c.watchdog.interval >= 2000, { path: ['watchdog', 'interval'], message: 'must be at least 2s' });
 
-const bindings: Binding[] = [
+export const bindings: Binding[] = [
   { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted (default /)" },
   { flag: 'socket', env: 'IMAGEGATE_SOCKET', path: 'socket', help: "host path of imagegate's socket (default /run/imagegate/imagegate.sock)" },
   { flag: 'kubelet-version', env: 'IMAGEGATE_KUBELET_VERSION', path: 'kubeletVersion', help: 'kubelet version, e.g. 1.30 (default: read from the node object)' },

@@ -11,14 +11,15 @@ import { defaultRegistryConfig, defaultStateDir, ensureDemoUser } from './defaul
 import { CONNECTIONS_CHECKING_INTERVAL_MS, applyListenerLimits, listenerMetrics } from './http/listener-limits';
 import { listenerLimits, startRegistry } from './server';
 
-const schema = z.object({
+/** The whole file of `imagegate registry --config` (docs/configuration.md checks its keys against it). */
+export const schema = z.object({
   registry: registrySchema,
   log: z
     .object({ level: logLevelSetting(), format: logFormatSetting() })
     .prefault({}),
 });
 
-const bindings: Binding[] = [
+export const bindings: Binding[] = [
   { flag: 'listen', env: 'IMAGEGATE_REGISTRY_LISTEN', path: 'registry.listen', help: 'listen address (default :5050)' },
   { flag: 'url', env: 'IMAGEGATE_REGISTRY_URL', path: 'registry.url', help: 'public base URL, e.g. https://registry.example.com' },
   { flag: 'tls-cert', env: 'IMAGEGATE_REGISTRY_TLS_CERT', path: 'registry.tls.cert', help: 'PEM certificate (with --tls-key: serve HTTPS)' },

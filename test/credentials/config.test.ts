@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadImageServiceConfig } from '../../src/cri/config';
+import { codeBlocks, readDoc, section } from '../support/docs';
 
 const dir = mkdtempSync(join(tmpdir(), 'imagegate-credentials-config-'));
 let n = 0;
@@ -80,11 +81,9 @@ describe('credentials: configuration', () => {
   });
 });
 
-describe('credentials: the README example', () => {
+describe('credentials: the docs example (docs/credentials.md, "Example")', () => {
   it('is a valid configuration', () => {
-    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('<!-- section:credentials -->'), readme.indexOf('<!-- /section:credentials -->'));
-    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    const yaml = codeBlocks(section(readDoc('docs/credentials.md'), 'Example')).find((b) => b.lang === 'yaml')?.body;
     assert.ok(yaml, 'the section holds a yaml example');
     const file = join(dir, 'readme.yaml');
     writeFileSync(file, yaml);

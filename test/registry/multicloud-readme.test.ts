@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse } from 'yaml';
 import { credentialsSchema } from '../../src/credentials';
 import { silentLogger } from '../../src/log/logger';
 import { createAuthChain } from '../../src/registry/auth/chain';
 import { registrySchema } from '../../src/registry/config';
+import { codeBlocks, readDoc } from '../support/docs';
 
-describe('README "Across clouds": the worked examples are valid configuration', () => {
-  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('<!-- section:multicloud -->'), readme.indexOf('<!-- /section:multicloud -->'));
-  const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]) as Record<string, Record<string, unknown>>);
+describe('docs/multi-cloud.md "Across clouds": the worked examples are valid configuration', () => {
+  const blocks = codeBlocks(readDoc('docs/multi-cloud.md'))
+    .filter((b) => b.lang === 'yaml')
+    .map((b) => parse(b.body) as Record<string, Record<string, unknown>>);
 
   it('has the node and facade configurations of the three paths', () => {
     assert.equal(blocks.filter((b) => b.credentials).length, 3);

@@ -11,7 +11,8 @@ import { parseOptions, trustedUrl } from './options';
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1');
 
-const schema = z
+/** The options of this authenticator (docs/configuration.md checks its keys against them). */
+export const schema = z
   .strictObject({
     /** The audience header value every token must have signed (what the nodes' `aws-iam` provider sends). */
     audience: z.string().min(1).max(1000),

@@ -10,7 +10,8 @@ import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentia
 import { bcryptHash, bcryptMatches, isBcryptHash } from './compare';
 import { parseOptions } from './options';
 
-const schema = z.strictObject({
+/** The options of this authenticator (docs/configuration.md checks its keys against them). */
+export const schema = z.strictObject({
   /** The htpasswd file (bcrypt entries only, `htpasswd -B`); relative to the config file. */
   file: z.string().min(1),
   /** How often, at most, the file's mtime is checked for changes. Default 1s. */

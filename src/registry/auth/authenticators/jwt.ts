@@ -33,7 +33,8 @@ const PROFILES = {
   },
 };
 
-const schema = z
+/** The options of this authenticator (docs/configuration.md checks its keys against them). */
+export const schema = z
   .strictObject({
     /** Expected `iss`, exactly. A token from another issuer → abstain. Required, except with `profile: gcp` (default https://accounts.google.com). */
     issuer: trustedUrl().optional(),

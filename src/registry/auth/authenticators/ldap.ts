@@ -6,7 +6,8 @@ import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentia
 import { fillFilter, plausibleUsername } from './ldap-filter';
 import { isLoopbackHost, parseOptions, secretString } from './options';
 
-const schema = z
+/** The options of this authenticator (docs/configuration.md checks its keys against them). */
+export const schema = z
   .strictObject({
     /** `ldaps://host:636`, or `ldap://` with `startTls: true` (plain `ldap://` only on loopback). */
     url: z.string().regex(/^ldaps?:\/\/[^/]+\/?$/, 'must be ldap://host:port or ldaps://host:port'),

@@ -6,7 +6,8 @@ import { ConfigError } from '../../../config/errors';
 import type { Authenticator, AuthenticatorFactory } from '../authenticator';
 import { parseOptions } from './options';
 
-const schema = z.strictObject({
+/** The options of this authenticator (docs/configuration.md checks its keys against them). */
+export const schema = z.strictObject({
   /** The plugin file (`.js`, `.cjs`, `.mjs`), relative to the config file. */
   path: z.string().min(1),
   /** Passed to the plugin's factory as its `options`. */

@@ -5,7 +5,8 @@ import { claimMappingSchema, identityFrom } from './claims';
 import { postToBackend } from './http';
 import { parseOptions, secretString, trustedUrl } from './options';
 
-const schema = z.strictObject({
+/** The options of this authenticator (docs/configuration.md checks its keys against them). */
+export const schema = z.strictObject({
   /** The RFC 7662 introspection endpoint (https, or http on loopback). */
   url: trustedUrl(),
   /** This facade's client at the authorization server (HTTP Basic to the endpoint). */

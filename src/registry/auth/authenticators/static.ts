@@ -15,7 +15,8 @@ const user = z
   })
   .refine((u) => (u.password === undefined) !== (u.bcrypt === undefined), 'give exactly one of password or bcrypt');
 
-const schema = z.strictObject({
+/** The options of this authenticator (docs/configuration.md checks its keys against them). */
+export const schema = z.strictObject({
   users: z.array(user).min(1, 'needs at least one user'),
 });
 

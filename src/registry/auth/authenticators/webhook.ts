@@ -4,7 +4,8 @@ import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentia
 import { postToBackend } from './http';
 import { parseOptions, secretString, trustedUrl } from './options';
 
-const schema = z.strictObject({
+/** The options of this authenticator (docs/configuration.md checks its keys against them). */
+export const schema = z.strictObject({
   /** Where the credentials are POSTed (https, or http on loopback). */
   url: trustedUrl(),
   /** Deadline for the whole call; no answer in time → deny. Default 5s. */
