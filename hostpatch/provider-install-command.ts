@@ -1,14 +1,15 @@
 import { z } from 'zod';
-import { RefusalError, RolledBackError } from '../../hostpatch/errors';
-import { PROVIDER_OWNED, ProviderInstaller } from '../../hostpatch/provider-install';
-import type { ProviderEntry } from '../../hostpatch/provider-config';
-import { untilSignal } from '../cli/lifecycle';
-import { duration } from '../config/duration';
-import { ConfigError } from '../config/errors';
-import { loadConfig, type Binding } from '../config/load';
-import { createLogger } from '../log/logger';
-import { DEFAULT_AGENT_SOCKET } from './args';
-import { DEFAULT_ROLE_ANNOTATIONS } from './settings';
+import { untilSignal } from '../src/cli/lifecycle';
+import { duration } from '../src/config/duration';
+import { ConfigError } from '../src/config/errors';
+import { commonFlags } from '../src/config/common-flags';
+import { loadConfig, type Binding, type FlagTable } from '../src/config/load';
+import { DEFAULT_AGENT_SOCKET } from '../src/credential-provider/args';
+import { DEFAULT_ROLE_ANNOTATIONS } from '../src/credential-provider/settings';
+import { createLogger, logLevelSetting } from '../src/log/logger';
+import { RefusalError, RolledBackError } from './errors';
+import type { ProviderEntry } from './provider-config';
+import { PROVIDER_OWNED, ProviderInstaller } from './provider-install';
 
 const GO_DURATION = /^(\d+h)?(\d+m)?(\d+s)?$/;
 
@@ -38,25 +39,28 @@ const schema = z.object({
   healthzTimeout: duration('2m'),
   /** install: stay running and uninstall on SIGTERM (the DaemonSet's cleanup path). Default false. */
   uninstallOnExit: z.boolean().default(false),
-  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  logLevel: logLevelSetting(),
 });
 
 const bindings: Binding[] = [
-  { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted (default /)" },
-  { flag: 'executable', env: 'IMAGEGATE_CREDENTIAL_PROVIDER_EXECUTABLE', path: 'executable', help: 'the executable to install (default /app/credential-provider/imagegate-credential-provider)' },
-  { flag: 'provider-name', path: 'name', help: 'provider name (default imagegate-credential-provider)' },
+  { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted" },
+  { flag: 'executable', env: 'IMAGEGATE_CREDENTIAL_PROVIDER_EXECUTABLE', path: 'executable', help: 'the executable to install' },
+  { flag: 'provider-name', path: 'name', help: 'provider name' },
   { flag: 'match-image', env: 'IMAGEGATE_MATCH_IMAGES', path: 'matchImages', type: 'list', help: 'kubelet matchImages entry; repeat or comma-separate (required)' },
-  { flag: 'default-cache-duration', path: 'defaultCacheDuration', help: 'kubelet defaultCacheDuration (default 1m)' },
-  { flag: 'provider-arg', path: 'providerArgs', type: 'list', help: 'an arg of the provider entry; repeat (default --agent-socket,/run/imagegate/credential-provider.sock)' },
+  { flag: 'default-cache-duration', path: 'defaultCacheDuration', help: 'kubelet defaultCacheDuration' },
+  { flag: 'provider-arg', path: 'providerArgs', type: 'list', help: 'an arg of the provider entry; repeat' },
   { flag: 'plugin-config', env: 'IMAGEGATE_PLUGIN_CONFIG', path: 'pluginConfig', help: "the plugin's settings file to install on the host (rules for minting without the agent)" },
   { flag: 'token-audience', env: 'IMAGEGATE_TOKEN_AUDIENCE', path: 'tokenAudience', help: "pass the pod's service-account token for this audience (KEP-4412)" },
-  { flag: 'replace', path: 'replace', type: 'list', help: "drop this entry of the node's config (default: keep all)" },
-  { flag: 'bin-dir', env: 'IMAGEGATE_BIN_DIR', path: 'binDir', help: 'bin dir when kubelet has none (default /opt/imagegate/bin)' },
-  { flag: 'healthz-url', env: 'IMAGEGATE_KUBELET_HEALTHZ', path: 'healthzUrl', help: "kubelet's healthz (default http://127.0.0.1:10248/healthz)" },
-  { flag: 'healthz-timeout', env: 'IMAGEGATE_HEALTHZ_TIMEOUT', path: 'healthzTimeout', help: 'time for kubelet to become healthy before rollback (default 2m)' },
+  { flag: 'replace', path: 'replace', type: 'list', help: "drop this entry of the node's config (unset: keep all)" },
+  { flag: 'bin-dir', env: 'IMAGEGATE_BIN_DIR', path: 'binDir', help: 'bin dir when kubelet has none' },
+  { flag: 'healthz-url', env: 'IMAGEGATE_KUBELET_HEALTHZ', path: 'healthzUrl', help: "kubelet's healthz" },
+  { flag: 'healthz-timeout', env: 'IMAGEGATE_HEALTHZ_TIMEOUT', path: 'healthzTimeout', help: 'time for kubelet to become healthy before rollback' },
   { flag: 'uninstall-on-exit', path: 'uninstallOnExit', type: 'boolean', help: 'install, then uninstall on SIGTERM' },
-  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
+  commonFlags.logLevel('logLevel'),
 ];
+
+/** What `imagegate credential-provider install | uninstall` reads. */
+export const installFlags: FlagTable<typeof schema> = { schema, bindings, configEnv: '' };
 
 const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
 
