@@ -10,6 +10,7 @@ import { createLogger, logLevelSetting } from '../src/log/logger';
 import { createRegistry, startMetricsServer } from '../src/metrics/server';
 import { RefusalError, RolledBackError } from './errors';
 import { markNode } from './kube-api';
+import { nodeBindings, nodeSettings } from './node-settings';
 import type { PatcherOptions } from './options';
 import { Patcher } from './patcher';
 import { imageFsInfoAnswers } from './probe';
@@ -17,17 +18,13 @@ import { readStatus } from './status';
 import { watch } from './watch';
 
 const schema = z.object({
-  /** Where the host's / is mounted. */
-  hostRoot: z.string().min(1).default('/'),
+  ...nodeSettings,
   /** Host path of imagegate's socket. */
   socket: z.string().startsWith('/', 'must be an absolute host path').default('/run/imagegate/imagegate.sock'),
   kubeletVersion: z.string().optional(),
   mode: z.enum(['auto', 'config', 'flag']).default('auto'),
   /** How long apply waits for imagegate to answer ImageFsInfo. */
   wait: duration('5m'),
-  healthzUrl: z.url().default('http://127.0.0.1:10248/healthz'),
-  /** How long kubelet has to become healthy after a restart. */
-  healthzTimeout: duration('2m'),
   watchdog: z.object({
     /** How often the host watchdog checks the heartbeat. */
     interval: duration('10s'),
@@ -50,13 +47,11 @@ const schema = z.object({
   .refine((c) => c.watchdog.interval >= 2000, { path: ['watchdog', 'interval'], message: 'must be at least 2s' });
 
 const bindings: Binding[] = [
-  { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted" },
+  ...nodeBindings,
   { flag: 'socket', env: 'IMAGEGATE_SOCKET', path: 'socket', help: "host path of imagegate's socket" },
   { flag: 'kubelet-version', env: 'IMAGEGATE_KUBELET_VERSION', path: 'kubeletVersion', help: 'kubelet version, e.g. 1.30 (default: read from the node object)' },
   { flag: 'mode', env: 'IMAGEGATE_HOSTPATCH_MODE', path: 'mode', help: 'auto | config (imageServiceEndpoint, kubelet ≥ 1.27) | flag (--image-service-endpoint)' },
   { flag: 'wait', env: 'IMAGEGATE_HOSTPATCH_WAIT', path: 'wait', help: 'how long apply waits for imagegate to answer ImageFsInfo' },
-  { flag: 'healthz-url', env: 'IMAGEGATE_KUBELET_HEALTHZ', path: 'healthzUrl', help: "kubelet's healthz" },
-  { flag: 'healthz-timeout', env: 'IMAGEGATE_HEALTHZ_TIMEOUT', path: 'healthzTimeout', help: 'time for kubelet to become healthy before rollback' },
   { flag: 'watchdog-interval', env: 'IMAGEGATE_WATCHDOG_INTERVAL', path: 'watchdog.interval', help: 'host watchdog check interval' },
   { flag: 'watchdog-timeout', env: 'IMAGEGATE_WATCHDOG_TIMEOUT', path: 'watchdog.timeout', help: 'revert after imagegate is silent this long' },
   { flag: 'watch', env: 'IMAGEGATE_HOSTPATCH_WATCH', path: 'watch', type: 'boolean', help: 'apply, then keep the heartbeat and re-apply after a revert (DaemonSet mode)' },

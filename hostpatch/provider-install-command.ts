@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { untilSignal } from '../src/cli/lifecycle';
-import { duration } from '../src/config/duration';
 import { ConfigError } from '../src/config/errors';
 import { commonFlags } from '../src/config/common-flags';
 import { loadConfig, type Binding, type FlagTable } from '../src/config/load';
@@ -8,14 +7,14 @@ import { DEFAULT_AGENT_SOCKET } from '../src/credential-provider/args';
 import { DEFAULT_ROLE_ANNOTATIONS } from '../src/credential-provider/settings';
 import { createLogger, logLevelSetting } from '../src/log/logger';
 import { RefusalError, RolledBackError } from './errors';
+import { nodeBindings, nodeSettings } from './node-settings';
 import type { ProviderEntry } from './provider-config';
 import { PROVIDER_OWNED, ProviderInstaller } from './provider-install';
 
 const GO_DURATION = /^(\d+h)?(\d+m)?(\d+s)?$/;
 
 const schema = z.object({
-  /** Where the host's / is mounted. Default /. */
-  hostRoot: z.string().min(1).default('/'),
+  ...nodeSettings,
   /** The self-contained executable to copy onto the host. Default /app/credential-provider/imagegate-credential-provider (the image's). */
   executable: z.string().startsWith('/', 'must be an absolute path').default('/app/credential-provider/imagegate-credential-provider'),
   /** The provider's name in kubelet's config and the executable's name in its bin dir. Default imagegate-credential-provider. */
@@ -34,16 +33,13 @@ const schema = z.object({
   replace: z.array(z.string().min(1)).default([]),
   /** kubelet's bin dir when it has none configured (host path, on an exec-able filesystem). Default /opt/imagegate/bin. */
   binDir: z.string().startsWith('/', 'must be an absolute host path').default('/opt/imagegate/bin'),
-  healthzUrl: z.url().default('http://127.0.0.1:10248/healthz'),
-  /** How long kubelet has to become healthy before the install is rolled back. Default 2m. */
-  healthzTimeout: duration('2m'),
   /** install: stay running and uninstall on SIGTERM (the DaemonSet's cleanup path). Default false. */
   uninstallOnExit: z.boolean().default(false),
   logLevel: logLevelSetting(),
 });
 
 const bindings: Binding[] = [
-  { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted" },
+  ...nodeBindings,
   { flag: 'executable', env: 'IMAGEGATE_CREDENTIAL_PROVIDER_EXECUTABLE', path: 'executable', help: 'the executable to install' },
   { flag: 'provider-name', path: 'name', help: 'provider name' },
   { flag: 'match-image', env: 'IMAGEGATE_MATCH_IMAGES', path: 'matchImages', type: 'list', help: 'kubelet matchImages entry; repeat or comma-separate (required)' },
@@ -53,8 +49,6 @@ const bindings: Binding[] = [
   { flag: 'token-audience', env: 'IMAGEGATE_TOKEN_AUDIENCE', path: 'tokenAudience', help: "pass the pod's service-account token for this audience (KEP-4412)" },
   { flag: 'replace', path: 'replace', type: 'list', help: "drop this entry of the node's config (unset: keep all)" },
   { flag: 'bin-dir', env: 'IMAGEGATE_BIN_DIR', path: 'binDir', help: 'bin dir when kubelet has none' },
-  { flag: 'healthz-url', env: 'IMAGEGATE_KUBELET_HEALTHZ', path: 'healthzUrl', help: "kubelet's healthz" },
-  { flag: 'healthz-timeout', env: 'IMAGEGATE_HEALTHZ_TIMEOUT', path: 'healthzTimeout', help: 'time for kubelet to become healthy before rollback' },
   { flag: 'uninstall-on-exit', path: 'uninstallOnExit', type: 'boolean', help: 'install, then uninstall on SIGTERM' },
   commonFlags.logLevel('logLevel'),
 ];
