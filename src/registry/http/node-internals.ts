@@ -54,7 +54,7 @@ export function checkRelayInternals(): Promise<string | undefined> {
   return checked;
 }
 
-const PROBE_MS = 2000;
+const PROBE_MS = 5000;
 const BODY = 65_536;
 
 /**
