@@ -33,12 +33,12 @@ RUN npm run build \
  && /out/credential-provider/imagegate-credential-provider version \
  && npm prune --omit=dev --no-audit --no-fund --offline \
  && find node_modules -name '*.node' -delete \
- && rm -rf node_modules/.cache dist/test dist/bench \
+ && rm -rf node_modules/.cache dist/test dist/testing dist/bench \
  && addon=./src/registry/http/splice/build/Release/splice.node \
  && mkdir -p /out/splice \
  && { node -e "require('$addon')" 2>/dev/null || npm run install; } \
  && if node -e "require('$addon')" 2>/dev/null; then cp "$addon" /out/splice/; fi \
- && printf '#!/nodejs/bin/node\nrequire("/app/dist/src/cli/main.js").main(process.argv.slice(2));\n' > /out/imagegate \
+ && printf '#!/nodejs/bin/node\nrequire("/app/dist/bin/main.js").main(process.argv.slice(2));\n' > /out/imagegate \
  && chmod 0755 /out/imagegate
 
 FROM ${BASE_IMAGE}

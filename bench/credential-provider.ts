@@ -21,9 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import YAML from 'yaml';
-import { AwsStandIn } from '../test/aws';
-import { AgentProcess } from '../test/credential-provider/support/agent-process';
-import { pluginExecutable } from '../test/credential-provider/support/plugin';
+import { AwsStandIn } from '../testing/aws';
+import { AgentProcess } from '../testing/credential-provider/agent-process';
+import { pluginExecutable } from '../testing/credential-provider/plugin';
 
 const EXECS = Number(process.env.BENCH_CREDPROV_EXECS ?? 200);
 const KEYS = 10;

@@ -14,7 +14,7 @@ import { call, imageServiceClient } from '../src/cri/client/connect';
 import { CriForwardBackend } from '../src/cri/forward/backend';
 import { ImageService } from '../src/cri/image-service';
 import { CriServer } from '../src/cri/server';
-import { services, testImages } from '../test/support/services';
+import { services, testImages } from '../testing/services';
 import { interleaved, percentile, printTable, type Row } from './cri';
 
 /** imagegate (`cri` backend, over its Unix socket) against the same gRPC client calling containerd's socket. */

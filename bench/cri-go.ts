@@ -18,8 +18,8 @@ import { CriForwardBackend } from '../src/cri/forward/backend';
 import type { ImageBackend } from '../src/cri/image-backend';
 import { ImageService } from '../src/cri/image-service';
 import { CriServer } from '../src/cri/server';
-import { GoCriClient } from '../test/support/go-cri-client';
-import { services, testImages } from '../test/support/services';
+import { GoCriClient } from '../testing/go-cri-client';
+import { services, testImages } from '../testing/services';
 import { interleaved, percentile, printTable, signed, type Row } from './cri';
 
 /** imagegate on both backends, reached by grpc-go as kubelet 1.30 reaches it. */

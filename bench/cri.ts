@@ -28,7 +28,7 @@ import { DockerBackend } from '../src/cri/docker/backend';
 import { parseDockerHost } from '../src/cri/docker/engine';
 import { ImageService } from '../src/cri/image-service';
 import { CriServer } from '../src/cri/server';
-import { services, testImages } from '../test/support/services';
+import { services, testImages } from '../testing/services';
 import { criForwardSection } from './cri-forward';
 import { criGoSection } from './cri-go';
 

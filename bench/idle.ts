@@ -3,13 +3,13 @@
  * on an idle node, on the compiled CLI as the image runs it (`npm run build`
  * first). These figures set the DaemonSet's requests (README, install).
  *
- * - image-service: `node dist/src/cli/main.js image-service --config
+ * - image-service: `node dist/bin/main.js image-service --config
  *   daemonset/components/eks/image-service.yaml --backend cri` against the CI
  *   containerd (the eks overlay's container, its ConfigMap included), with
  *   kubelet's probe (GET /healthz every 10 s) and kubelet's ImageFsInfo
  *   heartbeat (every 10 s) — what an idle node sends it.
- * - patcher: `node dist/src/cli/main.js hostpatch apply --watch` inside a
- *   systemd test node (test/hostpatch/node.ts) after its patch is applied:
+ * - patcher: `node dist/bin/main.js hostpatch apply --watch` inside a
+ *   systemd test node (testing/hostpatch/node.ts) after its patch is applied:
  *   ImageFsInfo check and heartbeat every 5 s, the readiness probe (GET
  *   /readyz every 10 s).
  *
@@ -22,11 +22,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { imageFsInfoAnswers } from '../hostpatch/probe';
-import { HOSTPATCH_CLI, TestNode } from '../test/hostpatch/node';
-import { services } from '../test/support/services';
+import { HOSTPATCH_CLI, TestNode } from '../testing/hostpatch/node';
+import { services } from '../testing/services';
 
 const ROOT = resolve(__dirname, '..');
-const CLI = join(ROOT, 'dist/src/cli/main.js');
+const CLI = join(ROOT, 'dist/bin/main.js');
 const TICKS = 100;
 const WARMUP_S = Number(process.env.BENCH_IDLE_WARMUP_S ?? 30);
 const WINDOW_S = Number(process.env.BENCH_IDLE_WINDOW_S ?? 120);

@@ -31,7 +31,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AwsStandIn } from '../test/aws';
+import { AwsStandIn } from '../testing/aws';
 
 const SECONDS = Number(process.env.BENCH_OUTBOUND_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_OUTBOUND_ROUNDS ?? 3);
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     if (build.status !== 0) throw new Error(`npm run build failed:\n${(build.stdout + build.stderr).slice(-2000)}`);
     const extra = Object.fromEntries((process.env.BENCH_OUTBOUND_IMAGEGATE_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
     const proxy = await startChild(
-      ['dist/src/cli/main.js', 'outbound-proxy'],
+      ['dist/bin/main.js', 'outbound-proxy'],
       {
         PATH: process.env.PATH,
         ...aws.env('eu-west-1'),

@@ -12,9 +12,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { services } from '../test/support/services';
+import { services } from '../testing/services';
 
-const CLI = join(__dirname, '../dist/src/cli/main.js');
+const CLI = join(__dirname, '../dist/bin/main.js');
 /** Clock ticks per second in /proc/<pid>/stat (USER_HZ). */
 const TICKS = 100;
 const PROBES_PER_HOUR = 2 * 360;

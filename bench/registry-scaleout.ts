@@ -20,9 +20,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Fleet, writeEcKey } from '../test/registry/support/fleet';
-import { upstreams } from '../test/registry/support/upstreams';
-import { requireTcp } from '../test/support/services';
+import { Fleet, writeEcKey } from '../testing/registry/fleet';
+import { upstreams } from '../testing/registry/upstreams';
+import { requireTcp } from '../testing/services';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_REGISTRY_SECONDS ?? 10);

@@ -46,8 +46,8 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { requireTcp } from '../test/support/services';
-import { upstreams } from '../test/registry/support/upstreams';
+import { requireTcp } from '../testing/services';
+import { upstreams } from '../testing/registry/upstreams';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -190,7 +190,7 @@ async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cac
       'log: {level: warn}',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(__dirname, '..') });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', 'registry', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(__dirname, '..') });
   return waitForPort(port, child, 'facade');
 }
 
@@ -302,7 +302,7 @@ async function loginFloodRows(dir: string): Promise<string[][]> {
       'log: {level: error}',
     ].join('\n'),
   );
-  const child = await waitForPort(FLOOD_PORT, spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(__dirname, '..') }), 'flood facade');
+  const child = await waitForPort(FLOOD_PORT, spawn(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', 'registry', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd: resolve(__dirname, '..') }), 'flood facade');
   try {
     const token = await facadeToken(FLOOD_PORT, 'repository:up/test/busybox:pull');
     const manifest = await fetch(`http://127.0.0.1:${FLOOD_PORT}/v2/up/test/busybox/manifests/1`, { headers: { authorization: `Bearer ${token}`, accept: DOCKER_V2 } });

@@ -23,8 +23,8 @@ import { Secret } from '../src/log/secret';
 import { awsIamAuthenticator } from '../src/registry/auth/authenticators/aws-iam';
 import { checkPresigned } from '../src/registry/auth/authenticators/aws-iam-request';
 import { createAgents, readSmall, send } from '../src/registry/upstream/http-client';
-import { AwsStandIn, standInCredentials } from '../test/aws';
-import { MetadataStandIn } from '../test/gcp/metadata-stand-in';
+import { AwsStandIn, standInCredentials } from '../testing/aws';
+import { MetadataStandIn } from '../testing/gcp/metadata-stand-in';
 import { pct, timed } from './timing';
 
 type Row = [string, string, string, string];

@@ -20,7 +20,7 @@
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetWebIdentityTokenCommand } from '@aws-sdk/client-sts';
 import { createCredentialServices, type CredentialServices } from '../src/credentials';
-import { AwsStandIn, standInCredentials } from '../test/aws';
+import { AwsStandIn, standInCredentials } from '../testing/aws';
 import { awsIamRows, googleRows } from './tokens-multicloud';
 import { pct, timed } from './timing';
 

@@ -1,14 +1,16 @@
 import { z } from 'zod';
-import type { Command } from '../src/cli/command';
+import { subcommandsHelp, type Command, type Subcommand } from '../src/cli/command';
 import { untilSignal } from '../src/cli/lifecycle';
 import { listenAddress, type ListenAddress } from '../src/config/address';
 import { duration } from '../src/config/duration';
-import { loadConfig, type Binding } from '../src/config/load';
+import { commonFlags } from '../src/config/common-flags';
+import { loadConfig, type Binding, type FlagTable } from '../src/config/load';
 import { ConfigError } from '../src/config/errors';
 import { createLogger, logLevelSetting } from '../src/log/logger';
 import { createRegistry, startMetricsServer } from '../src/metrics/server';
 import { RefusalError, RolledBackError } from './errors';
 import { KubeApi, markNode } from './kube-api';
+import { nodeBindings, nodeSettings } from './node-settings';
 import type { PatcherOptions } from './options';
 import { Patcher } from './patcher';
 import { prepullSuccessor } from './prepull';
@@ -17,22 +19,18 @@ import { readStatus } from './status';
 import { watch } from './watch';
 
 const schema = z.object({
-  /** Where the host's / is mounted. */
-  hostRoot: z.string().min(1).default('/'),
+  ...nodeSettings,
   /** Host path of imagegate's socket. */
   socket: z.string().startsWith('/', 'must be an absolute host path').default('/run/imagegate/imagegate.sock'),
   kubeletVersion: z.string().optional(),
   mode: z.enum(['auto', 'config', 'flag']).default('auto'),
   /** How long apply waits for imagegate to answer ImageFsInfo. */
-  wait: duration().default(300_000),
-  healthzUrl: z.url().default('http://127.0.0.1:10248/healthz'),
-  /** How long kubelet has to become healthy after a restart. */
-  healthzTimeout: duration().default(120_000),
+  wait: duration('5m'),
   watchdog: z.object({
     /** How often the host watchdog checks the heartbeat. */
-    interval: duration().default(10_000),
+    interval: duration('10s'),
     /** How long without a heartbeat before it reverts. */
-    timeout: duration().default(30_000),
+    timeout: duration('30s'),
   }).prefault({}),
   /** Keep running after apply: renew the heartbeat, re-apply after a watchdog revert or reboot. */
   watch: z.boolean().default(false),
@@ -54,23 +52,32 @@ const schema = z.object({
   .refine((c) => c.watchdog.interval >= 2000, { path: ['watchdog', 'interval'], message: 'must be at least 2s' });
 
 export const bindings: Binding[] = [
-  { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted (default /)" },
-  { flag: 'socket', env: 'IMAGEGATE_SOCKET', path: 'socket', help: "host path of imagegate's socket (default /run/imagegate/imagegate.sock)" },
+  ...nodeBindings,
+  { flag: 'socket', env: 'IMAGEGATE_SOCKET', path: 'socket', help: "host path of imagegate's socket" },
   { flag: 'kubelet-version', env: 'IMAGEGATE_KUBELET_VERSION', path: 'kubeletVersion', help: 'kubelet version, e.g. 1.30 (default: read from the node object)' },
   { flag: 'mode', env: 'IMAGEGATE_HOSTPATCH_MODE', path: 'mode', help: 'auto | config (imageServiceEndpoint, kubelet ≥ 1.27) | flag (--image-service-endpoint)' },
-  { flag: 'wait', env: 'IMAGEGATE_HOSTPATCH_WAIT', path: 'wait', help: 'how long apply waits for imagegate to answer ImageFsInfo (default 5m)' },
-  { flag: 'healthz-url', env: 'IMAGEGATE_KUBELET_HEALTHZ', path: 'healthzUrl', help: "kubelet's healthz (default http://127.0.0.1:10248/healthz)" },
-  { flag: 'healthz-timeout', env: 'IMAGEGATE_HEALTHZ_TIMEOUT', path: 'healthzTimeout', help: 'time for kubelet to become healthy before rollback (default 2m)' },
-  { flag: 'watchdog-interval', env: 'IMAGEGATE_WATCHDOG_INTERVAL', path: 'watchdog.interval', help: 'host watchdog check interval (default 10s)' },
-  { flag: 'watchdog-timeout', env: 'IMAGEGATE_WATCHDOG_TIMEOUT', path: 'watchdog.timeout', help: 'revert after imagegate is silent this long (default 30s)' },
+  { flag: 'wait', env: 'IMAGEGATE_HOSTPATCH_WAIT', path: 'wait', help: 'how long apply waits for imagegate to answer ImageFsInfo' },
+  { flag: 'watchdog-interval', env: 'IMAGEGATE_WATCHDOG_INTERVAL', path: 'watchdog.interval', help: 'host watchdog check interval' },
+  { flag: 'watchdog-timeout', env: 'IMAGEGATE_WATCHDOG_TIMEOUT', path: 'watchdog.timeout', help: 'revert after imagegate is silent this long' },
   { flag: 'watch', env: 'IMAGEGATE_HOSTPATCH_WATCH', path: 'watch', type: 'boolean', help: 'apply, then keep the heartbeat and re-apply after a revert (DaemonSet mode)' },
-  { flag: 'revert-on-exit', env: 'IMAGEGATE_HOSTPATCH_REVERT_ON_EXIT', path: 'revertOnExit', type: 'boolean', help: 'with --watch: revert the node on SIGTERM before exiting (default: leave the patch for a successor; the watchdog reverts it within timeout + interval if none comes)' },
+  { flag: 'revert-on-exit', env: 'IMAGEGATE_HOSTPATCH_REVERT_ON_EXIT', path: 'revertOnExit', type: 'boolean', help: 'with --watch: revert the node on SIGTERM before exiting (off: leave the patch for a successor; the watchdog reverts it within timeout + interval if none comes)' },
   { flag: 'require-applied', path: 'requireApplied', type: 'boolean', help: 'status: exit 1 unless the patch is applied (readiness probe)' },
   { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
-  { flag: 'daemonset', env: 'IMAGEGATE_DAEMONSET', path: 'daemonset', help: "prepull: this pod's DaemonSet, in the service account's namespace (default imagegate)" },
-  { flag: 'prepull-timeout', env: 'IMAGEGATE_PREPULL_TIMEOUT', path: 'prepullTimeout', help: 'prepull: time for all the pulls together (default 50s)' },
-  { flag: 'metrics-listen', env: 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', path: 'metricsListen', help: 'with --watch: loopback host:port for /healthz, /readyz and /metrics (default 127.0.0.1:9465)' },
-  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
+  { flag: 'daemonset', env: 'IMAGEGATE_DAEMONSET', path: 'daemonset', help: "prepull: this pod's DaemonSet, in the service account's namespace" },
+  { flag: 'prepull-timeout', env: 'IMAGEGATE_PREPULL_TIMEOUT', path: 'prepullTimeout', help: 'prepull: time for all the pulls together' },
+  commonFlags.metricsListen('metricsListen', 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', { note: 'loopback, with --watch' }),
+  commonFlags.logLevel('logLevel'),
+];
+
+/** What `imagegate hostpatch` reads. */
+export const hostpatchFlags: FlagTable<typeof schema> = { schema, bindings };
+
+const actions: Subcommand[] = [
+  { name: 'apply', summary: "point kubelet at imagegate's socket (with --watch: keep it so, as the DaemonSet does)" },
+  { name: 'revert', summary: "put kubelet's own image service back" },
+  { name: 'status', summary: 'print what is applied, as JSON (with --require-applied: exit 1 unless applied)' },
+  { name: 'probe', summary: 'exit 0 when imagegate answers ImageFsInfo on its socket (liveness probe)' },
+  { name: 'prepull', summary: "pull this pod's DaemonSet's images through imagegate before the pod stops (the patcher's preStop)" },
 ];
 
 const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
@@ -86,10 +93,16 @@ const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
 export const hostpatchCommand: Command = {
   name: 'hostpatch',
   summary: "apply | revert | status | probe | prepull: point this node's kubelet at imagegate, safely",
+  flags: hostpatchFlags,
+  subcommands: actions,
   async run(argv) {
     const [action, ...rest] = argv;
-    const loaded = loadConfig({ command: `hostpatch ${action ?? '<apply|revert|status>'}`, schema, bindings, argv: rest });
-    if (loaded.helpRequested || action === undefined || action === '--help') {
+    const listing = action === undefined || action === '--help' || action === '-h';
+    const loaded = loadConfig({
+      command: `hostpatch ${listing ? `<${actions.map((a) => a.name).join('|')}>` : action}`, schema, bindings, argv: rest,
+      helpFooter: listing ? subcommandsHelp('hostpatch', actions) : undefined,
+    });
+    if (loaded.helpRequested || listing) {
       process.stdout.write(loaded.help + '\n');
       return action === undefined ? 2 : 0;
     }

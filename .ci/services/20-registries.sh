@@ -7,7 +7,7 @@
 # the log holds the access log, so a test can count requests on the registry
 # side. Safe to run twice: a registry that already answers is left alone, and
 # images already present in both registries are not rebuilt.
-# The image names are listed in test/support/services.ts (testImages).
+# The image names are listed in testing/services.ts (testImages).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work="$PWD/.ci/work"

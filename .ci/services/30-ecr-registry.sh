@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a docker-registry on 127.0.0.1:5002 standing in for an ECR registry:
 # htpasswd Basic auth that accepts ONLY user AWS with the AWS stand-in's
-# deterministic ECR password (test/aws/stand-in.ts, STANDIN_ECR_PASSWORD), so a
+# deterministic ECR password (testing/aws/stand-in.ts, STANDIN_ECR_PASSWORD), so a
 # pull there succeeds only with a token minted through the stand-in.
 # Copies test/busybox:1 from the open registry (20-registries.sh) with skopeo.
 # Storage and log under .ci/work/registry-ecr/. Safe to run twice.

@@ -50,7 +50,7 @@ registry token 127.0.0.1:5011 401 "$work/storage-b" "auth:
     issuer: imagegate-test-issuer
     rootcertbundle: $work/token-cert.pem"
 registry storage 127.0.0.1:5014 200 "$work/storage-a" ""
-# The AWS stand-in (test/aws/stand-in.ts) hands out this ECR password for user AWS.
+# The AWS stand-in (testing/aws/stand-in.ts) hands out this ECR password for user AWS.
 [ -s "$work/ecr.htpasswd" ] || htpasswd -Bbn AWS imagegate-standin-ecr-password >"$work/ecr.htpasswd"
 registry ecr 127.0.0.1:5017 401 "$work/storage-a" "auth:
   htpasswd:

@@ -1,28 +1,37 @@
 import { ConfigError } from '../config/errors';
 import { logProcessWarnings } from '../log/process-warnings';
-import { commands } from './commands';
+import type { Command } from './command';
 import { VERSION } from './version';
 
-function usage(): string {
-  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+/** `imagegate --help`: every command with its summary, and beneath it each of its subcommands. */
+export function usage(commands: readonly Command[]): string {
+  const rows: [string, string][] = [];
+  for (const c of commands) {
+    rows.push([c.name, c.summary]);
+    for (const s of c.subcommands ?? []) rows.push([`${c.name} ${s.name}`, s.summary]);
+  }
+  rows.push(['help', 'print this list (also --help, -h)'], ['version', 'print the version (also --version)']);
+  const width = Math.max(...rows.map(([name]) => name.length)) + 2;
   return [
     'usage: imagegate <command> [flags]   (imagegate <command> --help for its flags)',
     '',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
-    '',
-    '  --version' + ' '.repeat(Math.max(1, width - 7)) + 'print the version',
+    ...rows.map(([name, summary]) => `  ${name.padEnd(width)}${summary}`),
   ].join('\n');
 }
 
-/** Entry point of the `imagegate` executable. */
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the `imagegate` executable on `argv` with the given commands (the
+ * list is assembled at the edge, in bin/commands.ts, so that src/ knows no
+ * command outside it).
+ */
+export async function runCli(argv: string[], commands: readonly Command[]): Promise<void> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === 'version') {
     process.stdout.write(`imagegate ${VERSION}\n`);
     return;
   }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(usage() + '\n');
+    process.stdout.write(usage(commands) + '\n');
     process.exitCode = name === undefined ? 2 : 0;
     return;
   }
@@ -45,5 +54,3 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
 }
-
-if (require.main === module) void main(process.argv.slice(2));

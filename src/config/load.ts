@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors';
+import { helpText } from './help';
 import { findUnknownKey } from './unknown-keys';
 
 /** How one command-line flag / environment variable maps onto the configuration object. */
@@ -15,23 +16,33 @@ export interface Binding {
   path: string;
   /** How the text is turned into a value. `list` splits on commas and may repeat. */
   type?: 'string' | 'number' | 'boolean' | 'list';
-  /** One line for `--help`. */
+  /** One line for `--help`, without the default: help.ts adds it from the schema (or the embedded defaults), where it is written once. */
   help?: string;
   /** Short letter alias, e.g. `o` for `-o`. */
   short?: string;
 }
 
-export interface LoadOptions<S extends z.ZodType> {
-  /** Command name, for the help text. */
-  command: string;
+/**
+ * What a command reads: its schema, the flags and variables bound to it, and
+ * the embedded defaults, if any. `--help` is made from it, and the CLI test
+ * checks each command's help against it.
+ */
+export interface FlagTable<S extends z.ZodType = z.ZodType> {
   schema: S;
   bindings: Binding[];
-  argv: string[];
-  env?: NodeJS.ProcessEnv;
   /** Embedded defaults, merged under the file, the environment and the flags. */
   defaults?: unknown;
-  /** Environment variable naming the YAML file; `--config` always works. Default `IMAGEGATE_CONFIG`. */
+  /** Environment variable naming the YAML file; `--config` always works. Default `IMAGEGATE_CONFIG`; `''` for none. */
   configEnv?: string;
+}
+
+export interface LoadOptions<S extends z.ZodType> extends FlagTable<S> {
+  /** Command name, for the help text. */
+  command: string;
+  argv: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Text printed after the flags by `--help` (e.g. the subcommands). */
+  helpFooter?: string;
   /** Positional arguments allowed (they are returned, not validated). */
   positionals?: boolean;
 }
@@ -72,7 +83,7 @@ export function loadConfig<S extends z.ZodType>(options: LoadOptions<S>): Loaded
   if (!options.positionals && parsed.positionals.length > 0) {
     throw new ConfigError(parsed.positionals[0], 'unexpected argument');
   }
-  const help = helpText(options.command, options.bindings, configEnv);
+  const help = helpText(options.command, options.bindings, options.schema, { configEnv, defaults: options.defaults, footer: options.helpFooter });
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
 
   const sources = new Map<string, string>();
@@ -171,13 +182,4 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
 
 function formatPath(path: string[]): string {
   return path.reduce((s, p) => (/^\d+$/.test(p) ? `${s}[${p}]` : s ? `${s}.${p}` : p), '');
-}
-
-function helpText(command: string, bindings: Binding[], configEnv: string): string {
-  const rows = [
-    ['--config FILE', `YAML configuration file${configEnv ? ` (env ${configEnv})` : ''}`],
-    ...bindings.map((b) => [`--${b.flag}${b.type === 'boolean' ? '' : ' VALUE'}`, `${b.help ?? ''}${b.env ? ` (env ${b.env})` : ''}`]),
-  ];
-  const width = Math.max(...rows.map(([f]) => f.length)) + 2;
-  return [`usage: imagegate ${command} [flags]`, '', ...rows.map(([f, h]) => `  ${f.padEnd(width)}${h}`)].join('\n');
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { commonFlags } from '../config/common-flags';
 import type { Binding } from '../config/load';
 import { parseDuration } from '../config/duration-text';
 
@@ -9,13 +10,13 @@ export const DEFAULT_AGENT_TIMEOUT_MS = 20_000;
 
 /** Flags (the provider's `args`) and environment variables (its `env`). */
 export const pluginBindings: Binding[] = [
-  { flag: 'agent-socket', env: 'IMAGEGATE_AGENT_SOCKET', path: 'credentialProvider.agentSocket', help: `node agent socket, "" to disable (default ${DEFAULT_AGENT_SOCKET})` },
-  { flag: 'agent-timeout', env: 'IMAGEGATE_AGENT_TIMEOUT', path: 'credentialProvider.agentTimeout', help: 'wait this long for a hung agent before minting directly (default 20s)' },
-  { flag: 'role-annotation', env: 'IMAGEGATE_ROLE_ANNOTATIONS', path: 'credentialProvider.serviceAccount.roleAnnotations', type: 'list', help: 'service-account annotation naming the role (default imagegate.io/role-arn,eks.amazonaws.com/ecr-role-arn)' },
-  { flag: 'require-service-account', env: 'IMAGEGATE_REQUIRE_SERVICE_ACCOUNT', path: 'credentialProvider.serviceAccount.require', type: 'boolean', help: 'fail requests without a service-account token (default false)' },
-  { flag: 'fallback', env: 'IMAGEGATE_IDENTITY_FALLBACK', path: 'credentialProvider.serviceAccount.fallback', help: 'no token or no role annotation: none | node (default none)' },
-  { flag: 'region', env: 'IMAGEGATE_AWS_REGION', path: 'credentials.aws.region', help: 'STS region (default: the SDK chain, AWS_REGION)' },
-  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error, warn, info or debug (default error)' },
+  { flag: 'agent-socket', env: 'IMAGEGATE_AGENT_SOCKET', path: 'credentialProvider.agentSocket', help: 'node agent socket, "" to disable' },
+  { flag: 'agent-timeout', env: 'IMAGEGATE_AGENT_TIMEOUT', path: 'credentialProvider.agentTimeout', help: 'wait this long for a hung agent before minting directly' },
+  { flag: 'role-annotation', env: 'IMAGEGATE_ROLE_ANNOTATIONS', path: 'credentialProvider.serviceAccount.roleAnnotations', type: 'list', help: 'service-account annotation naming the role; repeat or comma-separate' },
+  { flag: 'require-service-account', env: 'IMAGEGATE_REQUIRE_SERVICE_ACCOUNT', path: 'credentialProvider.serviceAccount.require', type: 'boolean', help: 'fail requests without a service-account token' },
+  { flag: 'fallback', env: 'IMAGEGATE_IDENTITY_FALLBACK', path: 'credentialProvider.serviceAccount.fallback', help: 'no token or no role annotation: none | node' },
+  { flag: 'region', env: 'IMAGEGATE_AWS_REGION', path: 'credentials.aws.region', help: 'STS region (unset: the SDK chain, AWS_REGION)' },
+  commonFlags.logLevel('logLevel'),
 ];
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../config/duration';
-import { loadConfig, type Loaded } from '../config/load';
+import { loadConfig, type FlagTable, type Loaded } from '../config/load';
+import { logLevelSetting } from '../log/settings';
 import { DEFAULT_AGENT_SOCKET, pluginBindings } from './args';
 import { credentialsSchema } from '../credentials/config';
 
@@ -50,10 +51,13 @@ export const pluginSchema = z.object({
   credentials: credentialsSchema().optional(),
   credentialProvider: credentialProviderSchema.prefault({}),
   /** Lines on stderr below this level are dropped; kubelet logs the plugin's stderr. Default error. */
-  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('error'),
+  logLevel: logLevelSetting('error'),
 });
 
 export type PluginConfig = z.output<typeof pluginSchema>;
+
+/** What `imagegate credential-provider` (and `… serve`) reads. */
+export const pluginFlags: FlagTable<typeof pluginSchema> = { schema: pluginSchema, bindings: pluginBindings };
 
 /** Loads the plugin's settings: YAML (`--config` / IMAGEGATE_CONFIG), then env, then args. Throws ConfigError. */
 export function loadPluginConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Loaded<PluginConfig> {

@@ -21,7 +21,7 @@
  *
  * Both reject with CredentialError (message names the cause, `code` = AWS error
  * code) — or ConfigError when AWS refuses the configured tags as too large.
- * Tests point the SDK at the AWS stand-in (test/aws) with
+ * Tests point the SDK at the AWS stand-in (testing/aws) with
  * `createCredentialServices({ aws: { endpoints: { sts: aws.url, ecr: aws.url, ecrPublic: aws.url }, credentials: standInCredentials, region } })`
  * or the AWS_ENDPOINT_URL_STS / _ECR / _ECR_PUBLIC environment variables.
  *

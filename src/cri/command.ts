@@ -5,7 +5,7 @@ import { createLogger } from '../log/logger';
 import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
 import { BackendReadiness } from './backend-readiness';
 import { createBackend } from './backends';
-import { buildPullCredentials, loadImageServiceConfig } from './config';
+import { buildPullCredentials, imageServiceFlags, loadImageServiceConfig } from './config';
 import { createRpcMetrics } from './grpc/metrics';
 import { ImageService } from './image-service';
 import { CriServer } from './server';
@@ -18,6 +18,7 @@ import { startNodeAgent, type NodeAgent } from '../credential-provider/node-agen
 export const imageServiceCommand: Command = {
   name: 'image-service',
   summary: "serve the CRI image service on a Unix socket for kubelet's imageServiceEndpoint",
+  flags: imageServiceFlags,
   async run(argv) {
     const { config, helpRequested, help } = loadImageServiceConfig(argv);
     if (helpRequested) {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { listenAddress, type ListenAddress } from '../config/address';
 import { duration } from '../config/duration';
-import { loadConfig, type Binding, type Loaded } from '../config/load';
+import { commonFlags } from '../config/common-flags';
+import { loadConfig, type Binding, type FlagTable, type Loaded } from '../config/load';
 import type { Registry } from 'prom-client';
 import { buildPullCredentials as buildRuleCredentials } from '../credentials/build';
 import { credentialsSchema } from '../credentials/config';
@@ -99,19 +100,22 @@ export type ImageServiceConfig = z.output<typeof imageServiceSchema>;
 
 /** Flags and environment variables of `imagegate image-service`. */
 export const imageServiceBindings: Binding[] = [
-  { flag: 'socket', env: 'IMAGEGATE_SOCKET', path: 'socket', help: 'Unix socket to serve on (default /run/imagegate/imagegate.sock)' },
-  { flag: 'socket-mode', env: 'IMAGEGATE_SOCKET_MODE', path: 'socketMode', help: 'socket permission bits, octal (default 0660)' },
-  { flag: 'backend', env: 'IMAGEGATE_BACKEND', path: 'backend', help: 'image backend: docker or cri (default docker)' },
-  { flag: 'cri-endpoint', env: 'IMAGEGATE_CRI_ENDPOINT', path: 'criEndpoint', help: 'runtime CRI socket for --backend cri (default unix:///run/containerd/containerd.sock)' },
-  { flag: 'docker-host', env: 'IMAGEGATE_DOCKER_HOST', path: 'dockerHost', help: 'Docker Engine endpoint (default unix:///var/run/docker.sock)' },
+  { flag: 'socket', env: 'IMAGEGATE_SOCKET', path: 'socket', help: 'Unix socket to serve on' },
+  { flag: 'socket-mode', env: 'IMAGEGATE_SOCKET_MODE', path: 'socketMode', help: 'socket permission bits, octal' },
+  { flag: 'backend', env: 'IMAGEGATE_BACKEND', path: 'backend', help: 'image backend: docker or cri' },
+  { flag: 'cri-endpoint', env: 'IMAGEGATE_CRI_ENDPOINT', path: 'criEndpoint', help: 'runtime CRI socket for --backend cri' },
+  { flag: 'docker-host', env: 'IMAGEGATE_DOCKER_HOST', path: 'dockerHost', help: 'Docker Engine endpoint' },
   { flag: 'pinned-image', env: 'IMAGEGATE_PINNED_IMAGES', path: 'pinnedImages', type: 'list', help: 'image reported as pinned; repeat or comma-separate' },
-  { flag: 'max-concurrent-pulls', env: 'IMAGEGATE_MAX_CONCURRENT_PULLS', path: 'maxConcurrentPulls', type: 'number', help: 'PullImage calls served at once; more get RESOURCE_EXHAUSTED (default 16)' },
-  { flag: 'pull-progress-timeout', env: 'IMAGEGATE_PULL_PROGRESS_TIMEOUT', path: 'pullProgressTimeout', help: 'abort a pull without progress for this long (default 1m)' },
-  { flag: 'grace-period', env: 'IMAGEGATE_GRACE_PERIOD', path: 'gracePeriod', help: 'time in-flight calls get on shutdown (default 30s)' },
-  { flag: 'metrics-listen', env: 'IMAGEGATE_METRICS_LISTEN', path: 'metricsListen', help: 'loopback host:port for /metrics (default 127.0.0.1:9464)' },
-  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error, warn, info or debug (default info)' },
-  { flag: 'log-format', env: 'IMAGEGATE_LOG_FORMAT', path: 'logFormat', help: 'json or text (default json)' },
+  { flag: 'max-concurrent-pulls', env: 'IMAGEGATE_MAX_CONCURRENT_PULLS', path: 'maxConcurrentPulls', type: 'number', help: 'PullImage calls served at once; more get RESOURCE_EXHAUSTED' },
+  { flag: 'pull-progress-timeout', env: 'IMAGEGATE_PULL_PROGRESS_TIMEOUT', path: 'pullProgressTimeout', help: 'abort a pull without progress for this long' },
+  { flag: 'grace-period', env: 'IMAGEGATE_GRACE_PERIOD', path: 'gracePeriod', help: 'time in-flight calls get on shutdown' },
+  commonFlags.metricsListen('metricsListen', 'IMAGEGATE_METRICS_LISTEN', { note: 'loopback' }),
+  commonFlags.logLevel('logLevel'),
+  commonFlags.logFormat('logFormat'),
 ];
+
+/** What `imagegate image-service` reads. */
+export const imageServiceFlags: FlagTable<typeof imageServiceSchema> = { schema: imageServiceSchema, bindings: imageServiceBindings };
 
 /** Loads and validates the settings from flags, IMAGEGATE_* variables and the YAML file; throws ConfigError. */
 export function loadImageServiceConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Loaded<ImageServiceConfig> {

@@ -1,17 +1,9 @@
 import winston from 'winston';
-import { z } from 'zod';
+import { LOG_LEVELS, type LogFormat, type LogLevel } from './levels';
 import { Secret } from './secret';
 
-/** The levels a logger writes, most severe first. */
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export const LOG_FORMATS = ['json', 'text'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export type LogFormat = (typeof LOG_FORMATS)[number];
-
-/** The `log level` setting every command shares: one of LOG_LEVELS, default `info`. */
-export const logLevelSetting = () => z.enum(LOG_LEVELS).default('info');
-/** The `log format` setting every command shares: `json` (default) or `text`. */
-export const logFormatSetting = () => z.enum(LOG_FORMATS).default('json');
+export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './levels';
+export { logFormatSetting, logLevelSetting } from './settings';
 
 export interface LoggerOptions {
   /** Lowest level written. Default `info`. */

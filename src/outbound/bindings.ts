@@ -1,3 +1,4 @@
+import { commonFlags } from '../config/common-flags';
 import type { Binding } from '../config/load';
 
 /**
@@ -7,33 +8,33 @@ import type { Binding } from '../config/load';
  * a deployment; the second block is imagegate's additions.
  */
 export const bindings: Binding[] = [
-  { flag: 'listen-addr', env: 'LISTEN_ADDR', path: 'listenAddr', help: 'host:port to listen on (default :8080)' },
+  { flag: 'listen-addr', env: 'LISTEN_ADDR', path: 'listenAddr', help: 'host:port to listen on' },
   { flag: 'upstream-host', env: 'UPSTREAM_HOST', path: 'upstreamHost', help: 'pinned upstream host[:port]; when set the routing header is ignored' },
-  { flag: 'upstream-scheme', env: 'UPSTREAM_SCHEME', path: 'upstreamScheme', help: 'http or https (default https)' },
-  { flag: 'host-header', env: 'HOST_HEADER', path: 'hostHeader', help: 'routing header when no upstream is pinned; "Host" = the Host header (default X-Upstream-Host)' },
-  { flag: 'upstream-timeout', env: 'UPSTREAM_TIMEOUT', path: 'upstreamTimeout', help: 'time to wait for upstream response headers (default 30s)' },
-  { flag: 'token-audience', env: 'TOKEN_AUDIENCE', path: 'tokenAudience', type: 'list', help: 'JWT audience; repeat or comma-separate (default: scheme://host of each request)' },
-  { flag: 'token-signing-algorithm', env: 'TOKEN_SIGNING_ALGORITHM', path: 'tokenSigningAlgorithm', help: 'RS256 or ES384 (default RS256)' },
-  { flag: 'token-duration', env: 'TOKEN_DURATION', path: 'tokenDuration', help: 'requested JWT lifetime, 60s to 1h (default 1h)' },
-  { flag: 'token-refresh-skew', env: 'TOKEN_REFRESH_SKEW', path: 'tokenRefreshSkew', help: 'refresh this long before expiry, > 0 and < duration (default 5m)' },
-  { flag: 'log-level', env: 'LOG_LEVEL', path: 'logLevel', help: 'debug, info, warn or error (default info)' },
-  { flag: 'log-format', env: 'LOG_FORMAT', path: 'logFormat', help: 'json or text (default json)' },
+  { flag: 'upstream-scheme', env: 'UPSTREAM_SCHEME', path: 'upstreamScheme', help: 'http or https' },
+  { flag: 'host-header', env: 'HOST_HEADER', path: 'hostHeader', help: 'routing header when no upstream is pinned; "Host" = the Host header' },
+  { flag: 'upstream-timeout', env: 'UPSTREAM_TIMEOUT', path: 'upstreamTimeout', help: 'time to wait for upstream response headers' },
+  { flag: 'token-audience', env: 'TOKEN_AUDIENCE', path: 'tokenAudience', type: 'list', help: 'JWT audience; repeat or comma-separate (unset: scheme://host of each request)' },
+  { flag: 'token-signing-algorithm', env: 'TOKEN_SIGNING_ALGORITHM', path: 'tokenSigningAlgorithm', help: 'RS256 or ES384' },
+  { flag: 'token-duration', env: 'TOKEN_DURATION', path: 'tokenDuration', help: 'requested JWT lifetime, 60s to 1h' },
+  { flag: 'token-refresh-skew', env: 'TOKEN_REFRESH_SKEW', path: 'tokenRefreshSkew', help: 'refresh this long before expiry, > 0 and < duration' },
+  commonFlags.logLevel('logLevel', 'LOG_LEVEL'),
+  commonFlags.logFormat('logFormat', 'LOG_FORMAT'),
   { flag: 'tls-cert', env: 'TLS_CERT', path: 'tlsCert', help: 'PEM certificate; serve HTTPS (with --tls-key)' },
   { flag: 'tls-key', env: 'TLS_KEY', path: 'tlsKey', help: 'PEM private key (with --tls-cert)' },
-  { flag: 'metrics-enabled', env: 'METRICS_ENABLED', path: 'metricsEnabled', type: 'boolean', help: 'serve metrics and probes (default true)' },
-  { flag: 'metrics-listen-addr', env: 'METRICS_LISTEN_ADDR', path: 'metricsListenAddr', help: 'metrics listener, must differ from --listen-addr (default :9090)' },
-  { flag: 'metrics-path', env: 'METRICS_PATH', path: 'metricsPath', help: 'Prometheus path, starts with / (default /metrics)' },
+  { flag: 'metrics-enabled', env: 'METRICS_ENABLED', path: 'metricsEnabled', type: 'boolean', help: 'serve metrics and probes' },
+  commonFlags.metricsListen('metricsListenAddr', 'METRICS_LISTEN_ADDR', { flag: 'metrics-listen-addr', note: 'must differ from --listen-addr' }),
+  { flag: 'metrics-path', env: 'METRICS_PATH', path: 'metricsPath', help: 'Prometheus path, starts with /' },
 
   { flag: 'upstream-allow', env: 'UPSTREAM_ALLOW', path: 'upstreamAllow', type: 'list', help: 'host globs the proxy may forward to; required when header-routed' },
-  { flag: 'auth-header', env: 'AUTH_HEADER', path: 'authHeader', help: 'header that carries the token (default Authorization)' },
-  { flag: 'auth-scheme', env: 'AUTH_SCHEME', path: 'authScheme', help: 'scheme before the token; "none" for the bare token (default Bearer)' },
+  { flag: 'auth-header', env: 'AUTH_HEADER', path: 'authHeader', help: 'header that carries the token' },
+  { flag: 'auth-scheme', env: 'AUTH_SCHEME', path: 'authScheme', help: 'scheme before the token; "none" for the bare token' },
   { flag: 'token-audience-map', env: 'TOKEN_AUDIENCE_MAP', path: 'tokenAudienceMap', type: 'list', help: 'host=audience pairs; repeat a host for several audiences' },
   { flag: 'token-tag', env: 'TOKEN_TAGS', path: 'tokenTags', type: 'list', help: 'key=value STS request tags (claims under request_tags)' },
   { flag: 'upstream-ca-file', env: 'UPSTREAM_CA_FILE', path: 'upstreamCaFile', help: 'PEM bundle trusted for upstream TLS, besides the system roots' },
-  { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', path: 'shutdownGrace', help: 'time in-flight requests get to finish on SIGTERM (default 10s)' },
+  { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', path: 'shutdownGrace', help: 'time in-flight requests get to finish on SIGTERM' },
 ];
 
-/** Built-in defaults, written as a user would write them. */
+/** Built-in defaults, written as a user would write them (the one place: `--help` shows them from here). */
 export const defaults = {
   listenAddr: ':8080',
   upstreamHost: '',

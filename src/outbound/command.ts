@@ -6,7 +6,7 @@ import { createLogger } from '../log/logger';
 import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
 import { startBufferCollector } from './buffer-collector';
 import { startOutboundProxy } from './server';
-import { loadSettings } from './settings';
+import { loadSettings, outboundFlags } from './settings';
 import { createStsTokenSource } from './tokens';
 
 /**
@@ -16,6 +16,7 @@ import { createStsTokenSource } from './tokens';
 export const outboundProxyCommand: Command = {
   name: 'outbound-proxy',
   summary: 'forward HTTP requests with an AWS STS web-identity JWT (drop-in for aws-outbound-jwt-proxy)',
+  flags: outboundFlags,
   async run(argv) {
     const loaded = loadSettings(argv);
     if ('help' in loaded) {

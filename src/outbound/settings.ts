@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { listenAddress, type ListenAddress } from '../config/address';
 import { duration } from '../config/duration';
 import { ConfigError } from '../config/errors';
-import { loadConfig } from '../config/load';
+import { loadConfig, type FlagTable } from '../config/load';
 import type { LogFormat, LogLevel } from '../log/logger';
 import { bindings, defaults, settingName } from './bindings';
 import { globProblem, HostAllowlist, parseUpstreamHost, type UpstreamHost } from './host';
@@ -94,6 +94,9 @@ const schema = z.object({
 });
 
 type Raw = z.output<typeof schema>;
+
+/** What `imagegate outbound-proxy` reads: its flags and variables bound to the schema, the defaults from ./bindings. */
+export const outboundFlags: FlagTable<typeof schema> = { schema, bindings, defaults, configEnv: '' };
 
 /** Either the validated settings or, for `--help`, the help text to print. */
 export type SettingsOrHelp = { settings: OutboundSettings } | { help: string };

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Command } from '../cli/command';
 import { untilSignal } from '../cli/lifecycle';
 import { formatListenAddress } from '../config/address';
-import { type Binding, loadConfig } from '../config/load';
+import { commonFlags } from '../config/common-flags';
+import { type Binding, type FlagTable, loadConfig } from '../config/load';
 import { createLogger, logFormatSetting, logLevelSetting } from '../log/logger';
 import { createRegistry, startMetricsServer } from '../metrics/server';
 import { registrySchema } from './config';
@@ -20,15 +21,18 @@ export const schema = z.object({
 });
 
 export const bindings: Binding[] = [
-  { flag: 'listen', env: 'IMAGEGATE_REGISTRY_LISTEN', path: 'registry.listen', help: 'listen address (default :5050)' },
+  { flag: 'listen', env: 'IMAGEGATE_REGISTRY_LISTEN', path: 'registry.listen', help: 'listen address' },
   { flag: 'url', env: 'IMAGEGATE_REGISTRY_URL', path: 'registry.url', help: 'public base URL, e.g. https://registry.example.com' },
   { flag: 'tls-cert', env: 'IMAGEGATE_REGISTRY_TLS_CERT', path: 'registry.tls.cert', help: 'PEM certificate (with --tls-key: serve HTTPS)' },
   { flag: 'tls-key', env: 'IMAGEGATE_REGISTRY_TLS_KEY', path: 'registry.tls.key', help: 'PEM private key' },
-  { flag: 'metrics-listen', env: 'IMAGEGATE_REGISTRY_METRICS_LISTEN', path: 'registry.metricsListen', help: 'metrics/health listener (default 127.0.0.1:9105; "" = off)' },
-  { flag: 'rate-limit-store', env: 'IMAGEGATE_REGISTRY_RATE_LIMIT_STORE', path: 'registry.rateLimit.store', help: 'where login budgets are counted: memory (default) or redis://host:port (shared by replicas)' },
-  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'log.level', help: 'error, warn, info (default) or debug' },
-  { flag: 'log-format', env: 'IMAGEGATE_LOG_FORMAT', path: 'log.format', help: 'json (default) or text' },
+  commonFlags.metricsListen('registry.metricsListen', 'IMAGEGATE_REGISTRY_METRICS_LISTEN', { note: '"" = off' }),
+  { flag: 'rate-limit-store', env: 'IMAGEGATE_REGISTRY_RATE_LIMIT_STORE', path: 'registry.rateLimit.store', help: 'where login budgets are counted: memory or redis://host:port (shared by replicas)' },
+  commonFlags.logLevel('log.level'),
+  commonFlags.logFormat('log.format'),
 ];
+
+/** What `imagegate registry` reads (with no `--config`, the embedded default configuration lies under it). */
+export const registryFlags: FlagTable<typeof schema> = { schema, bindings };
 
 /**
  * `imagegate registry`: the Docker Registry v2 pull facade. With no config
@@ -37,6 +41,7 @@ export const bindings: Binding[] = [
 export const registryCommand: Command = {
   name: 'registry',
   summary: 'serve a Docker Registry v2 pull facade over configured upstreams with pluggable authentication',
+  flags: registryFlags,
   async run(argv) {
     const file = configFile(argv);
     const stateDir = defaultStateDir();

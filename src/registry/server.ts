@@ -18,7 +18,7 @@ import { readSigningKey, readTls, readTokenKey } from './files';
 import { createLoginLimitStore } from './access/limit-store/create';
 import { createApp } from './http/app';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, type ListenerLimits, applyListenerLimits, listenerMetrics } from './http/listener-limits';
-import { zeroCopy } from './http/zero-copy';
+import { zeroCopyProblem } from './http/zero-copy';
 import { RegistryMetrics } from './metrics';
 import { type BuildEnv, buildRouter } from './upstream/build';
 import { fromEcr } from './upstream/ecr';
@@ -65,13 +65,15 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const limiter = new LoginLimiter(limits, createLoginLimitStore(config.rateLimit, limits, { logger, registry: deps.registry, baseDir: deps.baseDir, service: config.service }));
   hashPool.resize(config.auth.hashWorkers ?? defaultHashWorkers());
   const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, failureDelayMs: config.rateLimit.failureDelay, logger, metrics });
+  // The native relay only when its add-on loads and the Node.js internals it needs behave; else one line, and blobs stream.
+  const relayProblem = config.zeroCopy ? await zeroCopyProblem() : undefined;
+  if (relayProblem) logger.warn('zero-copy blob relay unavailable; blobs are copied through user space', { reason: relayProblem });
   let ready = true;
   const app = createApp({
     gate, router, logger, metrics, service: config.service, url: config.url, trustProxy: config.trustProxy,
-    maxBodyBytes: config.limits.maxBodyBytes, ready: () => ready, zeroCopy: config.zeroCopy && zeroCopy.available,
+    maxBodyBytes: config.limits.maxBodyBytes, ready: () => ready, zeroCopy: config.zeroCopy && relayProblem === undefined,
     publishKeys: config.token.publishKeys ? issuer : undefined,
   });
-  if (config.zeroCopy && !zeroCopy.available) logger.warn('zero-copy blob relay unavailable; blobs are copied through user space', { reason: zeroCopy.reason });
   const serverOptions = { maxHeaderSize: config.limits.maxHeaderBytes, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   const server = config.tls ? https.createServer({ ...serverOptions, ...readTls(config.tls, deps.baseDir) }, app) : http.createServer(serverOptions, app);
   applyListenerLimits(server, listenerLimits(config), 'traffic', listenerMetrics(deps.registry));

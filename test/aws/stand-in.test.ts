@@ -3,7 +3,7 @@ import { STSClient, GetWebIdentityTokenCommand, AssumeRoleCommand } from '@aws-s
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicTokenCommand } from '@aws-sdk/client-ecr-public';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { AwsStandIn, STANDIN_NODE_ROLE, standInCredentials } from './index';
+import { AwsStandIn, STANDIN_NODE_ROLE, standInCredentials } from '../../testing/aws/index';
 
 describe('AWS stand-in (through the real SDK v3 clients)', () => {
   let aws: AwsStandIn;

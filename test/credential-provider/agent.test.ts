@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import YAML from 'yaml';
 import { join } from 'node:path';
-import { AwsStandIn } from '../aws';
-import { AgentProcess } from './support/agent-process';
+import { AwsStandIn } from '../../testing/aws';
+import { AgentProcess } from '../../testing/credential-provider/agent-process';
 import { checkResponse, V1 } from './support/kubelet-api';
-import { execAsKubelet, pluginExecutable, type ProviderEntry } from './support/plugin';
+import { execAsKubelet, pluginExecutable, type ProviderEntry } from '../../testing/credential-provider/plugin';
 
 const hosts = Array.from({ length: 10 }, (_, i) => `1000000000${String(i).padStart(2, '0')}.dkr.ecr.eu-west-1.amazonaws.com`);
 const config = {

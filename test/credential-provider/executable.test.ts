@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
-import { NODE_IMAGE } from '../hostpatch/node';
-import { requireUnixSocket, services } from '../support/services';
+import { NODE_IMAGE } from '../../testing/hostpatch/node';
+import { requireUnixSocket, services } from '../../testing/services';
 import { checkResponse, V1 } from './support/kubelet-api';
 import { buildExecutable } from '../../src/credential-provider/build';
-import { pluginExecutable } from './support/plugin';
+import { pluginExecutable } from '../../testing/credential-provider/plugin';
 
 const run = promisify(execFile);
 const BIN = '/usr/libexec/kubernetes/kubelet-plugins/credential-provider/exec/imagegate-credential-provider';

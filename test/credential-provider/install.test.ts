@@ -1,17 +1,17 @@
 /**
  * `imagegate credential-provider install | uninstall` on the real-systemd
- * node image (test/hostpatch/node.ts), whose stand-in kubelet validates its
+ * node image (testing/hostpatch/node.ts), whose stand-in kubelet validates its
  * credential provider config at start-up as kubelet does. Run these under
  * `flock /tmp/imagegate-node.lock`.
  */
 import assert from 'node:assert/strict';
 import YAML from 'yaml';
-import { REPO } from '../hostpatch/layouts';
-import { snapshotDiff, TestNode } from '../hostpatch/node';
-import type { TestLayout } from '../hostpatch/layouts';
-import { EXECUTABLE, pluginExecutable } from './support/plugin';
+import { REPO } from '../../testing/hostpatch/layouts';
+import { snapshotDiff, TestNode } from '../../testing/hostpatch/node';
+import type { TestLayout } from '../../testing/hostpatch/layouts';
+import { EXECUTABLE, pluginExecutable } from '../../testing/credential-provider/plugin';
 
-const CLI = `/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/src/cli/main.ts credential-provider`;
+const CLI = `/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/bin/main.ts credential-provider`;
 const PLUGIN_CONFIG = '/etc/imagegate/plugin.yaml';
 const BASE = [
   '--executable', EXECUTABLE, '--match-image', 'registry.example:5443', '--healthz-timeout', '60s',

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import YAML from 'yaml';
-import { AwsStandIn, STANDIN_NODE_ROLE } from '../aws';
+import { AwsStandIn, STANDIN_NODE_ROLE } from '../../testing/aws';
 import { ClusterIssuer } from './support/cluster-issuer';
 import { checkResponse, durationMs, V1, V1BETA1 } from './support/kubelet-api';
-import { execAsKubelet, pluginExecutable, type ProviderEntry } from './support/plugin';
+import { execAsKubelet, pluginExecutable, type ProviderEntry } from '../../testing/credential-provider/plugin';
 
 const ECR_HOST = '111122223333.dkr.ecr.us-east-1.amazonaws.com';
 const ROLE_A = 'arn:aws:iam::444455556666:role/team-a-pull';

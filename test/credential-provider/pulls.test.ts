@@ -12,14 +12,14 @@ import type * as grpc from '@grpc/grpc-js';
 import Docker from 'dockerode';
 import YAML from 'yaml';
 import type { RunningRegistry } from '../../src/registry/server';
-import { AwsStandIn } from '../aws';
+import { AwsStandIn } from '../../testing/aws';
 import { startTestFacade, testConfig } from '../registry/support/facade';
 import { CriTestClient } from '../support/containerd';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 import { ClusterIssuer } from './support/cluster-issuer';
 import { checkResponse, V1 } from './support/kubelet-api';
-import { execAsKubelet, pluginExecutable } from './support/plugin';
-import { freePort } from '../support/ports';
+import { execAsKubelet, pluginExecutable } from '../../testing/credential-provider/plugin';
+import { freePort } from '../../testing/ports';
 
 const ROLE = 'arn:aws:iam::444455556666:role/team-a-pull';
 

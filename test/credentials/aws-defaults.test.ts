@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createCredentialServices } from '../../src/credentials';
-import { AwsStandIn } from '../aws';
+import { AwsStandIn } from '../../testing/aws';
 
 /** Runs `fn` with `vars` set in process.env (undefined: removed), restoring the previous values after. */
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {

@@ -19,7 +19,7 @@ function configFile(credentials: unknown): string {
 
 /** Starts the real CLI (`imagegate image-service --config FILE`) and returns its exit code and stderr. */
 function startImageService(file: string): { status: number | null; stderr: string } {
-  const script = `require('./src/cli/main.ts').main(['image-service', '--config', ${JSON.stringify(file)}, '--socket', ${JSON.stringify(join(dir, 'never.sock'))}])`;
+  const script = `require('./bin/main.ts').main(['image-service', '--config', ${JSON.stringify(file)}, '--socket', ${JSON.stringify(join(dir, 'never.sock'))}])`;
   const out = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '../..'), encoding: 'utf8', timeout: 30_000 });
   return { status: out.status, stderr: out.stderr.split('\n').filter((l) => l.startsWith('imagegate:')).join('\n') };
 }

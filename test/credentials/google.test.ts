@@ -6,7 +6,7 @@ import { GoogleAuth } from 'google-auth-library';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { buildPullCredentials, createCredentialServices, credentialsSchema, CredentialError, type CredentialServices } from '../../src/credentials';
 import { createLogger } from '../../src/log/logger';
-import { AwsStandIn, STANDIN_ACCESS_KEY_ID, STANDIN_NODE_ROLE, STANDIN_SECRET_ACCESS_KEY } from '../aws';
+import { AwsStandIn, STANDIN_ACCESS_KEY_ID, STANDIN_NODE_ROLE, STANDIN_SECRET_ACCESS_KEY } from '../../testing/aws';
 import { GOOGLE_ISSUER, GoogleStsStandIn, STANDIN_GCP_ACCESS_TOKEN, STANDIN_GCP_PROJECT, STANDIN_GCP_SA, STANDIN_GCP_ZONE, MetadataStandIn, useAwsEnvironment, useMetadataStandIn } from '../gcp';
 
 const target = (registry: string) => ({ image: `${registry}/team/app:1`, registry, repository: 'team/app', labels: {} });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { buildPullCredentials, credentialsSchema, type PullCredentials } from '../../src/credentials';
 import { DockerBackend } from '../../src/cri/docker/backend';
 import { parseDockerHost } from '../../src/cri/docker/engine';
-import { AwsStandIn, standInCredentials } from '../aws';
+import { AwsStandIn, standInCredentials } from '../../testing/aws';
 import { TestImagegate } from '../support/cri-server';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 import { JwtRegistry } from './jwt-registry';
 
 const ROLE_A = 'arn:aws:iam::444455556666:role/team-a-pull';

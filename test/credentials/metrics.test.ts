@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { createCredentialServices } from '../../src/credentials';
-import { AwsStandIn, standInCredentials } from '../aws';
+import { AwsStandIn, standInCredentials } from '../../testing/aws';
 
 describe('credential metrics', () => {
   it('counts mints, hits, misses, AWS errors by code and requests held back after a failure, and exposes seconds until expiry per key', async () => {

@@ -1,6 +1,6 @@
 import { createCredentialServices, type CredentialServices } from '../../src/credentials';
 import type { TokenCacheOptions } from '../../src/credentials/token-cache';
-import { AwsStandIn, standInCredentials } from '../aws';
+import { AwsStandIn, standInCredentials } from '../../testing/aws';
 
 /** Credential services whose SDK clients talk to the stand-in with its static test keys. */
 export function standInServices(aws: AwsStandIn, region = 'eu-west-1', cache: Omit<TokenCacheOptions, 'observer'> = {}): CredentialServices {

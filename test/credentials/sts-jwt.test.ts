@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { ConfigError } from '../../src/config/errors';
 import { CredentialError, createCredentialServices } from '../../src/credentials';
-import { AwsStandIn, STANDIN_NODE_ROLE, standInCredentials } from '../aws';
+import { AwsStandIn, STANDIN_NODE_ROLE, standInCredentials } from '../../testing/aws';
 import { useStandInServices } from './stand-in-services';
 
 describe('sts-jwt token source (real SDK against the AWS stand-in)', () => {

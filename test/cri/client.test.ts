@@ -3,7 +3,7 @@ import { DockerBackend } from '../../src/cri/docker/backend';
 import { parseDockerHost } from '../../src/cri/docker/engine';
 import { runCli } from '../support/cri-cli';
 import { TestImagegate } from '../support/cri-server';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 
 /** The `imagegate images | pull | inspecti | rmi | imagefsinfo` client, as a real process against real endpoints. */
 describe('CRI client commands', function () {

@@ -3,13 +3,13 @@
  * backend: `describeConformance('docker', () => new DockerBackend(...))`.
  * Each suite binds a real imagegate server on a temporary Unix socket with the
  * backend and talks to it through a real gRPC client. Only images from CI's
- * loopback registries are used (test/support/services.ts), and every assertion
+ * loopback registries are used (testing/services.ts), and every assertion
  * holds for any correct CRI image service. The parts live in ./conformance/.
  */
 import assert from 'node:assert/strict';
 import { TestImagegate } from '../support/cri-server';
-import { DIAL_FORMS, GoCriClient, KUBELET_ERA } from '../support/go-cri-client';
-import { requireTcp, services } from '../support/services';
+import { DIAL_FORMS, GoCriClient, KUBELET_ERA } from '../../testing/go-cri-client';
+import { requireTcp, services } from '../../testing/services';
 import { credentialSpecs } from './conformance/credentials';
 import { Conformance, type BackendFactory } from './conformance/context';
 import { failureSpecs } from './conformance/failures';
@@ -40,7 +40,7 @@ export function describeConformance(name: string, createBackend: BackendFactory)
     removeListSpecs(t);
     inputSpecs(t);
 
-    // The same core through the client kubelet uses, dialed as each kubelet era dials (see test/support/cri-go).
+    // The same core through the client kubelet uses, dialed as each kubelet era dials (see testing/cri-go).
     for (const form of DIAL_FORMS) {
       describe(`through grpc-go dialed as ${KUBELET_ERA[form]} (:authority ${form})`, () => {
         let go: GoCriClient;

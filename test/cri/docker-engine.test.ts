@@ -7,7 +7,7 @@ import { DockerBackend } from '../../src/cri/docker/backend';
 import { parseDockerHost } from '../../src/cri/docker/engine';
 import { ThrottledRelay, UnixRelay } from '../support/cri-relay';
 import { TestImagegate } from '../support/cri-server';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 import { rejectsWith } from './conformance';
 
 describe('Docker backend: the engine going away, and stalled pulls', function () {

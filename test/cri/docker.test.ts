@@ -1,6 +1,6 @@
 import { DockerBackend } from '../../src/cri/docker/backend';
 import { parseDockerHost } from '../../src/cri/docker/engine';
-import { requireUnixSocket, services } from '../support/services';
+import { requireUnixSocket, services } from '../../testing/services';
 import { describeConformance } from './conformance';
 
 describeConformance('docker', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CriTestClient } from '../support/containerd';
 import { runCli, startCli, waitForSocket, type Running } from '../support/cri-cli';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 
 describe('imagegate image-service --backend cri (the real CLI in front of the real containerd)', function () {
   this.timeout(90_000);

@@ -1,5 +1,5 @@
 import { CriForwardBackend } from '../../src/cri/forward/backend';
-import { requireUnixSocket, services } from '../support/services';
+import { requireUnixSocket, services } from '../../testing/services';
 import { describeConformance } from './conformance';
 
 describeConformance('cri (containerd)', async () => {

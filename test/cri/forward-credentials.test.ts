@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { buildPullCredentials, credentialsSchema } from '../../src/credentials';
-import { AwsStandIn, standInCredentials } from '../aws';
+import { AwsStandIn, standInCredentials } from '../../testing/aws';
 import { JwtRegistry } from '../credentials/jwt-registry';
 import { CriTestClient, ForwardingImagegate } from '../support/containerd';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 
 const ROLE_A = 'arn:aws:iam::444455556666:role/team-a-pull';
 const ROLE_B = 'arn:aws:iam::777788889999:role/team-b-pull';

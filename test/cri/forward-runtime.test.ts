@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CriTestClient, ForwardingImagegate, eventually } from '../support/containerd';
 import { ThrottledRelay, UnixRelay } from '../support/cri-relay';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 
 /** A generous deadline: a call that hangs fails with DEADLINE_EXCEEDED instead of the code under test. */
 const generous = () => ({ deadline: Date.now() + 20_000 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPullCredentials, credentialsSchema, type Precedence, type PullCredentials } from '../../src/credentials';
 import { CriTestClient, ForwardingImagegate } from '../support/containerd';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 
 const open = (name: string) => `${services.registryOpen}/${name}`;
 const locked = (name: string) => `${services.registryHtpasswd}/${name}`;

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { call, imageServiceClient } from '../../src/cri/client/connect';
 import { ThrottledRelay } from '../support/cri-relay';
 import { startCli, waitForSocket, waitUntil, type Running } from '../support/cri-cli';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
 
 /** `imagegate image-service` as a real process: socket lifecycle, signals, metrics. */
 describe('image-service process lifecycle', function () {

@@ -17,8 +17,8 @@ import { parseDockerHost } from '../../src/cri/docker/engine';
 import { criProto } from '../../src/cri/proto';
 import { MAX_CONNECTIONS, MAX_RECEIVE, MAX_STREAMS_PER_CONNECTION } from '../../src/cri/server';
 import { TestImagegate } from '../support/cri-server';
-import { GoCriClient } from '../support/go-cri-client';
-import { requireUnixSocket, services, testImages } from '../support/services';
+import { GoCriClient } from '../../testing/go-cri-client';
+import { requireUnixSocket, services, testImages } from '../../testing/services';
 import { rejectsWith } from './conformance';
 import { ScriptedBackend } from './fixtures/scripted-backend';
 
@@ -106,7 +106,7 @@ describe('image service bounds (request size, calls, connections, pulls)', funct
       port = (hang.address() as net.AddressInfo).port;
       dir = mkdtempSync(join(tmpdir(), 'imagegate-limits-'));
       const socket = join(dir, 'imagegate.sock');
-      child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'image-service', '--socket', socket, '--docker-host', `unix://${services.dockerSocket}`,
+      child = spawn(process.execPath, ['--import', 'tsx', 'bin/main.ts', 'image-service', '--socket', socket, '--docker-host', `unix://${services.dockerSocket}`,
         '--metrics-listen', '127.0.0.1:0', '--log-level', 'error'], { cwd: join(__dirname, '../..'), stdio: 'inherit' });
       for (let i = 0; i < 300 && !existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 100));
       assert.ok(existsSync(socket), 'the image service came up');

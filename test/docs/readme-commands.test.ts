@@ -32,8 +32,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { readDoc, ROOT, testBlocks, type CodeBlock } from '../support/docs';
-import { freePort } from '../support/ports';
-import { requireUnixSocket, services } from '../support/services';
+import { freePort } from '../../testing/ports';
+import { requireUnixSocket, services } from '../../testing/services';
 
 /** The commands of a block: its lines without comments, split on `&&`. */
 function commands(block: CodeBlock): string[] {

@@ -6,9 +6,9 @@
  *   const gce = useMetadataStandIn();      // mocha hooks: start, point GCE_METADATA_HOST at it, reset, close
  *   it('…', () => gce.standIn.calls('instance/service-accounts/default/token'));
  */
-import { MetadataStandIn, type MetadataStandInOptions } from './metadata-stand-in';
+import { MetadataStandIn, type MetadataStandInOptions } from '../../testing/gcp/metadata-stand-in';
 
-export * from './metadata-stand-in';
+export * from '../../testing/gcp/metadata-stand-in';
 export * from './sts-stand-in';
 
 /** Starts a stand-in for the suite, points GCE_METADATA_HOST at it (restored after), resets it before each test. */

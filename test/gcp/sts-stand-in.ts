@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { STANDIN_GCP_ACCESS_TOKEN } from './metadata-stand-in';
+import { STANDIN_GCP_ACCESS_TOKEN } from '../../testing/gcp/metadata-stand-in';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const AWS_SUBJECT_TOKEN = 'urn:ietf:params:aws:token-type:aws4_request';

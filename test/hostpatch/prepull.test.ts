@@ -8,8 +8,8 @@ import { KubeApi, KubeApiError } from '../../hostpatch/kube-api';
 import { prepullSuccessor } from '../../hostpatch/prepull';
 import { runCli } from '../support/cri-cli';
 import { TestImagegate } from '../support/cri-server';
-import { requireTcp, requireUnixSocket, services, testImages } from '../support/services';
-import { daemonSetWith, KubeApiServerStandin } from './fixtures/kube-apiserver';
+import { requireTcp, requireUnixSocket, services, testImages } from '../../testing/services';
+import { daemonSetWith, KubeApiServerStandin } from '../../testing/hostpatch/fixtures/kube-apiserver';
 
 const run = promisify(execFile);
 

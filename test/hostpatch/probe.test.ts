@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { criProto } from '../../src/cri/proto';
 import { imageFsInfoAnswers } from '../../hostpatch/probe';
 import { TestImagegate } from '../support/cri-server';
-import { GoCriClient } from '../support/go-cri-client';
+import { GoCriClient } from '../../testing/go-cri-client';
 import { ScriptedBackend } from '../cri/fixtures/scripted-backend';
 
 /** Whether kubelet ≤ 1.30's client (grpc-go dialing the bare path) gets an ImageFsInfo answer. */

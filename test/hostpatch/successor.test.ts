@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log/logger';
 import { KubeApi } from '../../hostpatch/kube-api';
 import { successorExpected } from '../../hostpatch/successor';
-import { daemonSetWith, KubeApiServerStandin } from './fixtures/kube-apiserver';
+import { daemonSetWith, KubeApiServerStandin } from '../../testing/hostpatch/fixtures/kube-apiserver';
 
 /**
  * The handover decision of a stopping pod (the credential-provider installer

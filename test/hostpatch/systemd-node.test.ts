@@ -5,8 +5,8 @@
  * endpoint with ImageFsInfo at start-up and serves /healthz on 10248.
  */
 import assert from 'node:assert/strict';
-import { HOSTPATCH_CLI, snapshotDiff, TestNode } from './node';
-import type { TestLayout } from './layouts';
+import { HOSTPATCH_CLI, snapshotDiff, TestNode } from '../../testing/hostpatch/node';
+import type { TestLayout } from '../../testing/hostpatch/layouts';
 
 const IMAGEGATE = 'unix:///run/imagegate/imagegate.sock';
 const DROP_IN = '/run/systemd/system/kubelet.service.d/99-imagegate.conf';

@@ -10,7 +10,7 @@ import { HostFs } from '../../hostpatch/host';
 import { endpointMode, parseKubeletVersion, patchedKubeletConfig } from '../../hostpatch/kubelet-config';
 import { detectLayout } from '../../hostpatch/layout';
 import { effectiveExecStart, laterExecStartDropIns, loadUnit, parseUnit } from '../../hostpatch/unit-file';
-import { layoutFiles, type TestLayout } from './layouts';
+import { layoutFiles, type TestLayout } from '../../testing/hostpatch/layouts';
 
 function hostWith(files: Record<string, string>): HostFs {
   const root = mkdtempSync(join(tmpdir(), 'imagegate-host-'));

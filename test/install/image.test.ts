@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { services } from '../support/services';
+import { services } from '../../testing/services';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');

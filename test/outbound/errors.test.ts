@@ -5,7 +5,7 @@ import { silentLogger } from '../../src/log/logger';
 import { startOutboundProxy } from '../../src/outbound/server';
 import { loadSettings } from '../../src/outbound/settings';
 import { createStsTokenSource } from '../../src/outbound/tokens';
-import { standInCredentials } from '../aws';
+import { standInCredentials } from '../../testing/aws';
 import { echoed, OutboundFixture, send } from './support/fixture';
 
 /** Polls `check` every 50 ms for up to `ms`. */

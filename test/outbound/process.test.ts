@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import WebSocket from 'ws';
-import { AwsStandIn } from '../aws';
+import { AwsStandIn } from '../../testing/aws';
 import { send } from './support/fixture';
 import { buildCli, ProxyProcess } from './support/proxy-process';
 import { JwtCheckingUpstream } from './support/upstream';

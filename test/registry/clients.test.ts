@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunningRegistry } from '../../src/registry/server';
-import { requireUnixSocket, services } from '../support/services';
+import { requireUnixSocket, services } from '../../testing/services';
 import { startTestFacade, testConfig, users } from './support/facade';
 
 const run = promisify(execFile);

@@ -14,7 +14,7 @@ import { Secret } from '../../src/log/secret';
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  run(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 });
+  run(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', 'registry', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 });
 
 describe('registry facade: command, TLS and the embedded default', function () {
   this.timeout(120_000);
@@ -41,7 +41,7 @@ describe('registry facade: command, TLS and the embedded default', function () {
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
     const config = join(dir, 'tls.yml');
     writeFileSync(config, 'registry:\n  metricsListen: ""\n  upstreams: [{name: u, prefix: open, url: "http://127.0.0.1:5000"}]\n  auth: {anonymousPull: ["open/**"]}\n');
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config, '--listen', '127.0.0.1:5015', '--tls-cert', cert, '--tls-key', key], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IMAGEGATE_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', 'registry', '--config', config, '--listen', '127.0.0.1:5015', '--tls-cert', cert, '--tls-key', key], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IMAGEGATE_LOG_LEVEL: 'info' } });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += String(c)));
     try {

@@ -5,11 +5,11 @@ import { buildPullCredentials, credentialsSchema } from '../../src/credentials';
 import { DockerBackend } from '../../src/cri/docker/backend';
 import { parseDockerHost } from '../../src/cri/docker/engine';
 import type { RunningRegistry } from '../../src/registry/server';
-import { AwsStandIn, standInCredentials } from '../aws';
+import { AwsStandIn, standInCredentials } from '../../testing/aws';
 import { TestImagegate } from '../support/cri-server';
-import { requireUnixSocket, services } from '../support/services';
+import { requireUnixSocket, services } from '../../testing/services';
 import { startTestFacade, testConfig } from './support/facade';
-import { freePort } from '../support/ports';
+import { freePort } from '../../testing/ports';
 
 const run = promisify(execFile);
 

@@ -12,8 +12,8 @@ import { LoginLimiter } from '../../src/registry/access/login-limiter';
 import { MemoryLimitStore } from '../../src/registry/access/limit-store/memory';
 import { RedisLimitStore } from '../../src/registry/access/limit-store/redis';
 import type { LoginLimitStore } from '../../src/registry/access/limit-store/store';
-import { requireTcp } from '../support/services';
-import { freePort } from './support/fleet';
+import { requireTcp } from '../../testing/services';
+import { freePort } from '../../testing/registry/fleet';
 import { sharedRedis, startOwnRedis } from './support/redis';
 
 // An hour: Redis windows are aligned to its clock, so a short window could end in the middle of a test.

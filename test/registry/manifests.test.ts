@@ -205,7 +205,7 @@ describe('deploy/registry: kustomize overlays of the registry facade', function 
 /** Runs `imagegate <args>` as the image's entrypoint would; once it says it is listening, SIGTERM. Resolves with its exit code and stderr. */
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env } });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env } });
     let stderr = '';
     let signalled = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);

@@ -12,14 +12,14 @@ import { createLogger } from '../../src/log/logger';
 import { createRegistry } from '../../src/metrics/server';
 import { registrySchema } from '../../src/registry/config';
 import { startRegistry, type RunningRegistry } from '../../src/registry/server';
-import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_NODE_ROLE, standInCredentials } from '../aws';
+import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_NODE_ROLE, standInCredentials } from '../../testing/aws';
 import { GoogleStsStandIn, STANDIN_GCP_ACCESS_TOKEN, STANDIN_GCP_PROJECT, useAwsEnvironment, useMetadataStandIn } from '../gcp';
 import { CriTestClient, ForwardingImagegate } from '../support/containerd';
 import { TestImagegate } from '../support/cri-server';
-import { requireTcp, requireUnixSocket, services } from '../support/services';
+import { requireTcp, requireUnixSocket, services } from '../../testing/services';
 import { startArtifactRegistry, type ArtifactRegistry } from './support/artifact-registry';
-import { upstreams } from './support/upstreams';
-import { freePort } from '../support/ports';
+import { upstreams } from '../../testing/registry/upstreams';
+import { freePort } from '../../testing/ports';
 
 const run = promisify(execFile);
 const EKS_ROLE = 'arn:aws:iam::444455556666:role/eks-node';

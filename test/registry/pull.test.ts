@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { basic, startTestFacade, tokenFor, users } from './support/facade';
 import { raw, upstreamManifest } from './support/raw';
-import { upstreams } from './support/upstreams';
+import { upstreams } from '../../testing/registry/upstreams';
 
 const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decodeProtectedHeader } from 'jose';
-import { requireTcp, requireUnixSocket, services } from '../support/services';
+import { requireTcp, requireUnixSocket, services } from '../../testing/services';
 import { pushBigImage } from './support/big-image';
-import { Fleet, writeEcKey } from './support/fleet';
+import { Fleet, writeEcKey } from '../../testing/registry/fleet';
 import { type OwnRedis, startOwnRedis } from './support/redis';
 
 const run = promisify(execFile);

@@ -118,7 +118,7 @@ describe('token keys: configuration and the JWK Set', function () {
     ] as const) {
       const file = join(dir, 'c.yml');
       writeFileSync(file, `registry:\n  listen: 127.0.0.1:0\n  metricsListen: ""\n  token: {keys: ${keys}}\n  upstreams: [{name: u, url: "http://127.0.0.1:5000"}]\n`);
-      await assert.rejects(run(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', file], { cwd: ROOT, timeout: 60_000 }), (err: { code: number; stderr: string }) => {
+      await assert.rejects(run(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', 'registry', '--config', file], { cwd: ROOT, timeout: 60_000 }), (err: { code: number; stderr: string }) => {
         assert.equal(err.code, 2, err.stderr);
         assert.match(err.stderr, expected);
         return true;

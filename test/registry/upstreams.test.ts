@@ -12,12 +12,12 @@ import { UpstreamAuth } from '../../src/registry/upstream/upstream-auth';
 import { createLogger } from '../../src/log/logger';
 import { createRegistry } from '../../src/metrics/server';
 import { startRegistry } from '../../src/registry/server';
-import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_ECR_PASSWORD } from '../aws';
+import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_ECR_PASSWORD } from '../../testing/aws';
 import { standInServices } from '../credentials/stand-in-services';
-import { requireTcp } from '../support/services';
+import { requireTcp } from '../../testing/services';
 import { basic, startTestFacade, testConfig, tokenFor, users } from './support/facade';
 import { raw, upstreamManifest } from './support/raw';
-import { upstreams } from './support/upstreams';
+import { upstreams } from '../../testing/registry/upstreams';
 
 const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 const upstreamBasic = basic({ username: upstreams.user, password: upstreams.password });

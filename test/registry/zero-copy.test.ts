@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { zeroCopy } from '../../src/registry/http/zero-copy';
 import { ThrottledRelay } from '../support/cri-relay';
 import { startTestFacade, testConfig } from './support/facade';
-import { upstreams } from './support/upstreams';
+import { upstreams } from '../../testing/registry/upstreams';
 
 /**
  * The zero-copy blob relay (splice(2) in a native add-on) against the real

@@ -1,5 +1,5 @@
 /**
- * Runs the real `imagegate` CLI (src/cli/main.ts through tsx) as a child
+ * Runs the real `imagegate` CLI (bin/main.ts through tsx) as a child
  * process, for tests of start-up, signals, exit codes and the client commands.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,7 +18,7 @@ export interface Running {
 
 /** Starts `imagegate <args>`; the environment is the test's plus `env`. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', 'bin/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, IMAGEGATE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@ import type { Image__Output } from '../../generated/runtime/v1/Image';
 import type { ImageFsInfoResponse__Output } from '../../generated/runtime/v1/ImageFsInfoResponse';
 import { call, imageServiceClient } from './connect';
 import { fsInfoTable, humanSize, imagesTable, json, table } from './format';
-import { loadClientOptions, type ClientOptions } from './options';
+import { clientFlags, loadClientOptions, type ClientOptions } from './options';
 import { startSpinner } from './spinner';
 
 type Run = (options: ClientOptions, images: string[], rpc: Rpc) => Promise<number>;
@@ -16,6 +16,7 @@ function clientCommand(name: string, summary: string, run: Run): Command {
   return {
     name,
     summary,
+    flags: clientFlags(name),
     async run(argv) {
       const { config, positionals, helpRequested, help } = loadClientOptions(name, argv);
       if (helpRequested) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration';
-import { loadConfig, type Binding } from '../../config/load';
+import { loadConfig, type Binding, type FlagTable } from '../../config/load';
 
 /** Settings every client command shares. */
 export const clientSchema = z.object({
@@ -24,9 +24,9 @@ export const clientSchema = z.object({
 export type ClientOptions = z.output<typeof clientSchema>;
 
 const common: Binding[] = [
-  { flag: 'image-endpoint', short: 'i', env: 'IMAGE_SERVICE_ENDPOINT', path: 'imageEndpoint', help: 'CRI image endpoint (default unix:///run/imagegate/imagegate.sock)' },
-  { flag: 'output', short: 'o', path: 'output', help: 'table or json (default table)' },
-  { flag: 'timeout', short: 't', path: 'timeout', help: 'deadline of each call (default 2m)' },
+  { flag: 'image-endpoint', short: 'i', env: 'IMAGE_SERVICE_ENDPOINT', path: 'imageEndpoint', help: 'CRI image endpoint' },
+  { flag: 'output', short: 'o', path: 'output', help: 'table or json' },
+  { flag: 'timeout', short: 't', path: 'timeout', help: 'deadline of each call' },
 ];
 
 const extra: Record<string, Binding[]> = {
@@ -36,11 +36,16 @@ const extra: Record<string, Binding[]> = {
   ],
   pull: [
     { flag: 'creds', path: 'creds', help: 'USER:PASS for the registry' },
-    { flag: 'pull-timeout', path: 'pullTimeout', help: 'deadline of the pull (default none)' },
+    { flag: 'pull-timeout', path: 'pullTimeout', help: 'deadline of the pull; 0 = none' },
   ],
 };
 
+/** What the client command `command` (images, pull, …) reads. */
+export function clientFlags(command: string): FlagTable<typeof clientSchema> {
+  return { schema: clientSchema, bindings: [...common, ...(extra[command] ?? [])], configEnv: 'IMAGEGATE_CLIENT_CONFIG' };
+}
+
 /** Parses a client command's flags; positionals are the image references. */
 export function loadClientOptions(command: string, argv: string[]) {
-  return loadConfig({ command: `${command} [IMAGE...]`, schema: clientSchema, bindings: [...common, ...(extra[command] ?? [])], argv, positionals: true, configEnv: 'IMAGEGATE_CLIENT_CONFIG' });
+  return loadConfig({ command: `${command} [IMAGE...]`, ...clientFlags(command), argv, positionals: true });
 }

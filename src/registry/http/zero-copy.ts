@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TLSSocket } from 'node:tls';
 import type { Response } from 'express';
+import { checkRelayInternals, isWritingResponse, socketFd, stopReading } from './node-internals';
 
 /**
  * Zero-copy blob relay. A Node.js proxy copies every byte of a blob into user
@@ -13,8 +14,9 @@ import type { Response } from 'express';
  * (`splice/splice.c`): splice(2) through a pipe on a thread of its own, the
  * bytes never leaving the kernel. Anything else (TLS on either side, a
  * chunked body, a small blob, the add-on not built) takes the streaming path.
- * It relies on two Node.js internals, a TCP handle's `fd` and its `reading`
- * flag; test/registry/zero-copy.test.ts pins what it needs from them.
+ * It relies on Node.js internals (a TCP handle's `fd`, `readStop()` and
+ * `reading`, a socket's `_httpMessage`), reached only through
+ * ./node-internals, which checks them at start-up (`zeroCopyProblem`).
  */
 
 /** Below this many bytes a blob is streamed: the native hand-over costs more than it saves. */
@@ -42,11 +44,19 @@ function load(): typeof zeroCopy {
   return { available: false, reason };
 }
 
+/**
+ * Why the relay cannot be used in this process (the add-on is missing, or the
+ * Node.js internals it needs are not as it expects), or undefined when it can.
+ * Checked once; the facade calls it at start-up and streams when it says why.
+ */
+export async function zeroCopyProblem(): Promise<string | undefined> {
+  return zeroCopy.available ? checkRelayInternals() : zeroCopy.reason;
+}
+
 /** The file descriptor behind a plain TCP socket; undefined for TLS or anything without one. */
 function fdOf(socket: Socket | null | undefined): number | undefined {
   if (!socket || socket instanceof TLSSocket || socket.destroyed) return undefined;
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  return socketFd(socket);
 }
 
 /**
@@ -64,7 +74,7 @@ export function spliceBody(res: Response, body: NodeJS.ReadableStream, stallMs: 
   const client = res.socket;
   const fromFd = fdOf(upstream);
   const toFd = fdOf(client);
-  if (!(length >= MIN_BYTES) || fromFd === undefined || toFd === undefined || body.readableFlowing || (client as { _httpMessage?: unknown })._httpMessage !== res) return undefined;
+  if (!(length >= MIN_BYTES) || fromFd === undefined || toFd === undefined || body.readableFlowing || !isWritingResponse(client!, res)) return undefined;
   const prefix = takeOver(body).subarray(0, length);
   const addon = zeroCopy.addon;
   return (async () => {
@@ -117,7 +127,7 @@ export function sendFile(res: Response, fd: number, offset: number, length: numb
 /** True when a body of `length` bytes can go to `res` with sendfile(2): plain TCP, the add-on loaded, not a small body. */
 export function sendFileApplies(res: Response, length: number): boolean {
   const client = res.socket;
-  return zeroCopy.available && length >= MIN_BYTES && fdOf(client) !== undefined && (client as { _httpMessage?: unknown })._httpMessage === res;
+  return zeroCopy.available && length >= MIN_BYTES && fdOf(client) !== undefined && isWritingResponse(client!, res);
 }
 
 /**
@@ -156,9 +166,7 @@ export async function sendFileRange(res: Response, fd: number, offset: number, l
  */
 function takeOver(body: IncomingMessage): Buffer {
   const socket = body.socket;
-  const handle = (socket as unknown as { _handle: { readStop(): number; reading: boolean } })._handle;
-  handle.readStop();
-  handle.reading = true;
+  stopReading(socket);
   socket.removeAllListeners('data');
   body.on('error', () => {});
   socket.on('error', () => {});

@@ -3,7 +3,7 @@ import { status } from '@grpc/grpc-js';
 import type { ImageBackend } from '../../../src/cri/image-backend';
 import type { Image__Output } from '../../../src/generated/runtime/v1/Image';
 import type { TestImagegate } from '../../support/cri-server';
-import { services } from '../../support/services';
+import { services } from '../../../testing/services';
 
 export type BackendFactory = () => ImageBackend | Promise<ImageBackend>;
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Image__Output } from '../../../src/generated/runtime/v1/Image';
-import { services, testImages } from '../../support/services';
+import { services, testImages } from '../../../testing/services';
 import { type Conformance, authed, kubeletAuthForm, kubeletPassword } from './context';
 
 /** Registry credentials in kubelet's AuthConfig, and keeping them out of the log. */

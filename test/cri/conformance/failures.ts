@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { manifestRequests } from '../../support/cri-registry-log';
 import { ThrottledRelay, failingRegistry, freeRelayPort } from '../../support/cri-relay';
-import { services, testImages } from '../../support/services';
+import { services, testImages } from '../../../testing/services';
 import { type Conformance, open, rejectsWith, waitFor } from './context';
 
 /** Shared pulls, deadlines, cancellation and unavailable registries. */

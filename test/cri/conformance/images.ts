@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import type { Image__Output } from '../../../src/generated/runtime/v1/Image';
-import { testImages } from '../../support/services';
+import { testImages } from '../../../testing/services';
 import { type Conformance, authed, kubeletPassword, open } from './context';
 
 /** Images: ImageFsInfo, PullImage and ImageStatus. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import type { Image__Output } from '../../../src/generated/runtime/v1/Image';
 import { TestImagegate } from '../../support/cri-server';
-import { testImages } from '../../support/services';
+import { testImages } from '../../../testing/services';
 import { type Conformance, open, rejectsWith } from './context';
 
 /** Bad input, pinned images and health. */

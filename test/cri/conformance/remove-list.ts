@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Image__Output } from '../../../src/generated/runtime/v1/Image';
-import { testImages } from '../../support/services';
+import { testImages } from '../../../testing/services';
 import { type Conformance, open, ours } from './context';
 
 /** RemoveImage, ListImages and (unless `streaming` is false) StreamImages. */

@@ -4,7 +4,7 @@ import { silentLogger } from '../../../src/log/logger';
 import { startOutboundProxy, type OutboundProxy } from '../../../src/outbound/server';
 import { loadSettings } from '../../../src/outbound/settings';
 import { createStsTokenSource, type StsTokens } from '../../../src/outbound/tokens';
-import { AwsStandIn, standInCredentials } from '../../aws';
+import { AwsStandIn, standInCredentials } from '../../../testing/aws';
 import { JwtCheckingUpstream } from './upstream';
 
 /** A proxy started in-process from settings, with its own registry. */

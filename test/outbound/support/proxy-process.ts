@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+const MAIN = join(ROOT, 'bin', 'main.ts');
 /** The compiled CLI, as the image runs it. */
-const COMPILED_MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const COMPILED_MAIN = join(ROOT, 'dist', 'bin', 'main.js');
 /** Environment every run starts from: PATH and HOME only, so no stray setting leaks in. */
 const BASE_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
 
@@ -41,8 +41,8 @@ export function buildCli(): void {
 export type CliEntry = 'source' | 'compiled';
 
 /**
- * The real CLI (`node --require tsx/cjs src/cli/main.ts outbound-proxy`, or the
- * compiled `node dist/src/cli/main.js outbound-proxy`) as a child
+ * The real CLI (`node --require tsx/cjs bin/main.ts outbound-proxy`, or the
+ * compiled `node dist/bin/main.js outbound-proxy`) as a child
  * process, so that its memory can be read from /proc. It listens on ephemeral
  * loopback ports, read back from its start-up log line.
  */

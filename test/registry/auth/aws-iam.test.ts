@@ -7,7 +7,7 @@ import { encodeAwsIamToken } from '../../../src/credentials/aws-iam-token';
 import { silentLogger } from '../../../src/log/logger';
 import type { AuthDecision, Authenticator } from '../../../src/registry/auth/authenticator';
 import { awsIamAuthenticator, canonicalArn } from '../../../src/registry/auth/authenticators/aws-iam';
-import { AwsStandIn, STANDIN_ACCOUNT, standInCredentials } from '../../aws';
+import { AwsStandIn, STANDIN_ACCOUNT, standInCredentials } from '../../../testing/aws';
 import { authenticatorContract, basic, bearer } from './support/contract';
 import { capturingLogger } from './support/logs';
 import { presignedToken, presignedUrl, tamper } from './support/presign';

@@ -4,7 +4,7 @@ import { generateKeyPair, SignJWT, decodeJwt } from 'jose';
 import { ConfigError } from '../../../src/config/errors';
 import { silentLogger } from '../../../src/log/logger';
 import { jwtAuthenticator } from '../../../src/registry/auth/authenticators/jwt';
-import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_NODE_ROLE, standInCredentials } from '../../aws';
+import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_NODE_ROLE, standInCredentials } from '../../../testing/aws';
 import { authenticatorContract, basic, bearer } from './support/contract';
 import { OIDC_CLIENT_ID, OIDC_RESOURCE, startOidcIssuer, type OidcIssuer } from './support/oidc';
 

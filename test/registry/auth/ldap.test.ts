@@ -5,7 +5,7 @@ import { Client } from 'ldapts';
 import { escapeFilterValue, fillFilter } from '../../../src/registry/auth/authenticators/ldap-filter';
 import { ldapAuthenticator } from '../../../src/registry/auth/authenticators/ldap';
 import type { Authenticator } from '../../../src/registry/auth/authenticator';
-import { requireTcp } from '../../support/services';
+import { requireTcp } from '../../../testing/services';
 import { authenticatorContract, basic, bearer } from './support/contract';
 import { LDAP_BASE, LDAP_HOST_PORT, LDAP_USERS, ldapOptions } from './support/ldap';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CriTestClient } from '../../support/containerd';
-import { requireUnixSocket, services } from '../../support/services';
+import { requireUnixSocket, services } from '../../../testing/services';
 import { startTestFacade } from '../support/facade';
 import { PrivateUpstream, type PushedImage } from '../support/private-upstream';
 import { type Facade, cacheConfig, cacheDir, cacheUsers, hits } from './support';

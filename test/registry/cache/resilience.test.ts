@@ -81,7 +81,7 @@ describe('registry blob cache: restarts, eviction, unwritable disks and upstream
       ].join('\n'),
     );
     relay.bytesPerSecond = 4 * MiB;
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', config], { cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', 'registry', '--config', config], { cwd: ROOT, stdio: 'ignore' });
     try {
       await waitFor(() => existsSync(join(dir, 'tmp')), 20_000, 'the child facade');
       await new Promise((r) => setTimeout(r, 1500));

@@ -32,7 +32,7 @@ describe('registry hardening: file settings checked at start-up (issue 19, item 
       registry: { listen: '127.0.0.1:0', metricsListen: '', upstreams: [{ name: 'u', url: 'http://127.0.0.1:5010' }], ...registry },
     }));
     try {
-      await run(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', file], { cwd: ROOT, timeout: 30_000 });
+      await run(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', 'registry', '--config', file], { cwd: ROOT, timeout: 30_000 });
       assert.fail('the facade started');
     } catch (err) {
       return err as { code: number; stderr: string };

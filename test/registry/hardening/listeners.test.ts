@@ -11,9 +11,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestFacade, testConfig } from '../support/facade';
-import { startFacadeProcess, type FacadeProcess } from '../support/facade-process';
+import { startFacadeProcess, type FacadeProcess } from '../../../testing/registry/facade-process';
 import { raw } from '../support/raw';
-import { upstreams } from '../support/upstreams';
+import { upstreams } from '../../../testing/registry/upstreams';
 
 const FORM = 'application/x-www-form-urlencoded';
 

@@ -11,12 +11,12 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { requireTcp } from '../../support/services';
+import { requireTcp } from '../../../testing/services';
 import { LDAP_HOST_PORT, LDAP_USERS, ldapOptions } from '../auth/support/ldap';
 import { basic, startTestFacade, testConfig } from '../support/facade';
-import { startFacadeProcess, type FacadeProcess } from '../support/facade-process';
+import { startFacadeProcess, type FacadeProcess } from '../../../testing/registry/facade-process';
 import { raw } from '../support/raw';
-import { upstreams } from '../support/upstreams';
+import { upstreams } from '../../../testing/registry/upstreams';
 
 const TOKEN = '/token?service=imagegate-registry&scope=repository:basic/test/busybox:pull';
 

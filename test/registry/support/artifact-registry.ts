@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireTcp, services } from '../../support/services';
-import { freePort } from '../../support/ports';
+import { requireTcp, services } from '../../../testing/services';
+import { freePort } from '../../../testing/ports';
 
 const run = promisify(execFile);
 

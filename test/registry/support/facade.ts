@@ -3,8 +3,8 @@ import { createRegistry } from '../../../src/metrics/server';
 import { createLogger } from '../../../src/log/logger';
 import { type RegistryConfig, registrySchema } from '../../../src/registry/config';
 import { type RunningRegistry, startRegistry } from '../../../src/registry/server';
-import { requireTcp } from '../../support/services';
-import { upstreams } from './upstreams';
+import { requireTcp } from '../../../testing/services';
+import { upstreams } from '../../../testing/registry/upstreams';
 
 /** Test users of the facade (static authenticator): alice may pull everything, bob only `basic/test/busybox`. */
 export const users = {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { countRequests } from '../../support/cri-registry-log';
-import { freePort } from '../../support/ports';
+import { freePort } from '../../../testing/ports';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
-import { freePort } from './fleet';
+import { freePort } from '../../../testing/registry/fleet';
 
 /** The shared Redis that .ci/services/65-redis.sh starts (never stopped by a test). */
 export const sharedRedis = { host: '127.0.0.1', port: 6390, url: 'redis://127.0.0.1:6390' } as const;

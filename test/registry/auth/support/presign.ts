@@ -2,7 +2,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AWS_IAM_AUDIENCE_HEADER, encodeAwsIamToken } from '../../../../src/credentials/aws-iam-token';
-import { standInCredentials } from '../../../aws';
+import { standInCredentials } from '../../../../testing/aws';
 
 export interface PresignOptions {
   audience: string;

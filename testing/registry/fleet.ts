@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FacadeProcess, startFacadeProcess } from './facade-process';
-import { freePort } from '../../support/ports';
+import { freePort } from '../ports';
 
 
 /** Writes a fresh EC P-256 private key (PKCS#8 PEM) to `file`. */

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 
-const ROOT = resolve(__dirname, '../../..');
+const ROOT = resolve(__dirname, '../..');
 
 /** A facade running as its own process (`imagegate registry --config`), as in production. */
 export interface FacadeProcess {
@@ -22,7 +22,7 @@ export interface FacadeProcess {
 export async function startFacadeProcess(dir: string, name: string, registry: Record<string, unknown>): Promise<FacadeProcess> {
   const file = join(dir, `${name}.yml`);
   writeFileSync(file, stringify({ registry: { listen: '127.0.0.1:0', metricsListen: '127.0.0.1:0', ...registry }, log: { level: 'info' } }));
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'registry', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IMAGEGATE_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'bin/main.ts', 'registry', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IMAGEGATE_LOG_LEVEL: 'info' } });
   let stderr = '';
   const listening = await new Promise<{ url: string; metrics: string }>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`facade did not start: ${stderr}`)), 60_000);

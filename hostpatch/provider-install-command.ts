@@ -1,20 +1,20 @@
 import { z } from 'zod';
-import { RefusalError, RolledBackError } from '../../hostpatch/errors';
-import { PROVIDER_OWNED, ProviderInstaller } from '../../hostpatch/provider-install';
-import type { ProviderEntry } from '../../hostpatch/provider-config';
-import { untilSignal } from '../cli/lifecycle';
-import { duration } from '../config/duration';
-import { ConfigError } from '../config/errors';
-import { loadConfig, type Binding } from '../config/load';
-import { createLogger } from '../log/logger';
-import { DEFAULT_AGENT_SOCKET } from './args';
-import { DEFAULT_ROLE_ANNOTATIONS } from './settings';
+import { untilSignal } from '../src/cli/lifecycle';
+import { ConfigError } from '../src/config/errors';
+import { commonFlags } from '../src/config/common-flags';
+import { loadConfig, type Binding, type FlagTable } from '../src/config/load';
+import { DEFAULT_AGENT_SOCKET } from '../src/credential-provider/args';
+import { DEFAULT_ROLE_ANNOTATIONS } from '../src/credential-provider/settings';
+import { createLogger, logLevelSetting } from '../src/log/logger';
+import { RefusalError, RolledBackError } from './errors';
+import { nodeBindings, nodeSettings } from './node-settings';
+import type { ProviderEntry } from './provider-config';
+import { PROVIDER_OWNED, ProviderInstaller } from './provider-install';
 
 const GO_DURATION = /^(\d+h)?(\d+m)?(\d+s)?$/;
 
 const schema = z.object({
-  /** Where the host's / is mounted. Default /. */
-  hostRoot: z.string().min(1).default('/'),
+  ...nodeSettings,
   /** The self-contained executable to copy onto the host. Default /app/credential-provider/imagegate-credential-provider (the image's). */
   executable: z.string().startsWith('/', 'must be an absolute path').default('/app/credential-provider/imagegate-credential-provider'),
   /** The provider's name in kubelet's config and the executable's name in its bin dir. Default imagegate-credential-provider. */
@@ -33,30 +33,28 @@ const schema = z.object({
   replace: z.array(z.string().min(1)).default([]),
   /** kubelet's bin dir when it has none configured (host path, on an exec-able filesystem). Default /opt/imagegate/bin. */
   binDir: z.string().startsWith('/', 'must be an absolute host path').default('/opt/imagegate/bin'),
-  healthzUrl: z.url().default('http://127.0.0.1:10248/healthz'),
-  /** How long kubelet has to become healthy before the install is rolled back. Default 2m. */
-  healthzTimeout: duration('2m'),
   /** install: stay running and uninstall on SIGTERM (the DaemonSet's cleanup path). Default false. */
   uninstallOnExit: z.boolean().default(false),
-  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  logLevel: logLevelSetting(),
 });
 
 const bindings: Binding[] = [
-  { flag: 'host-root', env: 'IMAGEGATE_HOST_ROOT', path: 'hostRoot', help: "where the host's / is mounted (default /)" },
-  { flag: 'executable', env: 'IMAGEGATE_CREDENTIAL_PROVIDER_EXECUTABLE', path: 'executable', help: 'the executable to install (default /app/credential-provider/imagegate-credential-provider)' },
-  { flag: 'provider-name', path: 'name', help: 'provider name (default imagegate-credential-provider)' },
+  ...nodeBindings,
+  { flag: 'executable', env: 'IMAGEGATE_CREDENTIAL_PROVIDER_EXECUTABLE', path: 'executable', help: 'the executable to install' },
+  { flag: 'provider-name', path: 'name', help: 'provider name' },
   { flag: 'match-image', env: 'IMAGEGATE_MATCH_IMAGES', path: 'matchImages', type: 'list', help: 'kubelet matchImages entry; repeat or comma-separate (required)' },
-  { flag: 'default-cache-duration', path: 'defaultCacheDuration', help: 'kubelet defaultCacheDuration (default 1m)' },
-  { flag: 'provider-arg', path: 'providerArgs', type: 'list', help: 'an arg of the provider entry; repeat (default --agent-socket,/run/imagegate/credential-provider.sock)' },
+  { flag: 'default-cache-duration', path: 'defaultCacheDuration', help: 'kubelet defaultCacheDuration' },
+  { flag: 'provider-arg', path: 'providerArgs', type: 'list', help: 'an arg of the provider entry; repeat' },
   { flag: 'plugin-config', env: 'IMAGEGATE_PLUGIN_CONFIG', path: 'pluginConfig', help: "the plugin's settings file to install on the host (rules for minting without the agent)" },
   { flag: 'token-audience', env: 'IMAGEGATE_TOKEN_AUDIENCE', path: 'tokenAudience', help: "pass the pod's service-account token for this audience (KEP-4412)" },
-  { flag: 'replace', path: 'replace', type: 'list', help: "drop this entry of the node's config (default: keep all)" },
-  { flag: 'bin-dir', env: 'IMAGEGATE_BIN_DIR', path: 'binDir', help: 'bin dir when kubelet has none (default /opt/imagegate/bin)' },
-  { flag: 'healthz-url', env: 'IMAGEGATE_KUBELET_HEALTHZ', path: 'healthzUrl', help: "kubelet's healthz (default http://127.0.0.1:10248/healthz)" },
-  { flag: 'healthz-timeout', env: 'IMAGEGATE_HEALTHZ_TIMEOUT', path: 'healthzTimeout', help: 'time for kubelet to become healthy before rollback (default 2m)' },
+  { flag: 'replace', path: 'replace', type: 'list', help: "drop this entry of the node's config (unset: keep all)" },
+  { flag: 'bin-dir', env: 'IMAGEGATE_BIN_DIR', path: 'binDir', help: 'bin dir when kubelet has none' },
   { flag: 'uninstall-on-exit', path: 'uninstallOnExit', type: 'boolean', help: 'install, then uninstall on SIGTERM' },
-  { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
+  commonFlags.logLevel('logLevel'),
 ];
+
+/** What `imagegate credential-provider install | uninstall` reads. */
+export const installFlags: FlagTable<typeof schema> = { schema, bindings, configEnv: '' };
 
 const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
 

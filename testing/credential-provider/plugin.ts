@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildExecutable } from '../../../src/credential-provider/build';
-import type { ProviderEntry } from '../../../hostpatch/provider-config';
+import { buildExecutable } from '../../src/credential-provider/build';
+import type { ProviderEntry } from '../../hostpatch/provider-config';
 
-const ROOT = resolve(__dirname, '../../..');
+const ROOT = resolve(__dirname, '../..');
 /** Where the tests build the self-contained executable (once per run, again when a source changed). */
 export const EXECUTABLE = join(ROOT, '.ci/work/credential-provider/imagegate-credential-provider');
 

@@ -1,6 +1,6 @@
 /**
  * The CRI client kubelet uses: grpc-go, dialing a Unix socket the way each
- * kubelet era does (test/support/cri-go/main.go). Built once per source change
+ * kubelet era does (testing/cri-go/main.go). Built once per source change
  * from Debian's golang-go and golang-google-grpc-dev (grpc-go 1.33), in GOPATH
  * mode; requests and responses are encoded with the project's own proto
  * definitions, so answers compare equal to what the grpc-js client decodes.
@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
-import { criProto, healthProto } from '../../src/cri/proto';
+import { criProto, healthProto } from '../src/cri/proto';
 
 const run = promisify(execFile);
-const REPO = join(__dirname, '../..');
+const REPO = join(__dirname, '..');
 const SOURCE = join(__dirname, 'cri-go/main.go');
 
 /**

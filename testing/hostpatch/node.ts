@@ -9,8 +9,8 @@ import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { goCriClientBinary } from '../support/go-cri-client';
-import { services } from '../support/services';
+import { goCriClientBinary } from '../go-cri-client';
+import { services } from '../services';
 import { layoutFiles, REPO, type FileSet, type TestLayout } from './layouts';
 
 const run = promisify(execFile);
@@ -36,7 +36,7 @@ export function snapshotDiff(before: string, after: string): string {
 }
 
 /** The command line that runs `imagegate hostpatch` inside a node. */
-export const HOSTPATCH_CLI = `/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/test/hostpatch/fixtures/hostpatch-cli.ts`;
+export const HOSTPATCH_CLI = `/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/testing/hostpatch/fixtures/hostpatch-cli.ts`;
 
 export class TestNode {
   private constructor(readonly name: string) {}

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 
-const ROOT = resolve(__dirname, '../../..');
+const ROOT = resolve(__dirname, '../..');
 
 /**
  * `imagegate image-service` as the DaemonSet runs it, with a
@@ -27,7 +27,7 @@ export class AgentProcess {
       ...config, socket: join(dir, 'cri.sock'), metricsListen: '127.0.0.1:0',
       credentialProvider: { ...(config.credentialProvider as object), agentSocket },
     }));
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/cli/main.ts'), 'image-service', '--config', file], {
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'bin/main.ts'), 'image-service', '--config', file], {
       env: { ...process.env, ...env, IMAGEGATE_LOG_LEVEL: 'warn', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -15,10 +15,10 @@ import { resolve } from 'node:path';
 /** The repository, mounted read-only at the same path inside every test node. */
 export const REPO = resolve(__dirname, '../..');
 const standinKubelet = (): { content: string; executable: boolean } => ({
-  content: `#!/bin/sh\nexec /usr/bin/node ${REPO}/test/hostpatch/fixtures/kubelet-standin.cjs "$@"\n`,
+  content: `#!/bin/sh\nexec /usr/bin/node ${REPO}/testing/hostpatch/fixtures/kubelet-standin.cjs "$@"\n`,
   executable: true,
 });
-const containerd = `ExecStart=/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/test/hostpatch/fixtures/cri-standin.ts /run/containerd/containerd.sock containerd`;
+const containerd = `ExecStart=/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/testing/hostpatch/fixtures/cri-standin.ts /run/containerd/containerd.sock containerd`;
 
 /** Services every test node has: the stand-in containerd and imagegate's image service (not enabled: absent after a reboot). */
 const COMMON: FileSet = {
@@ -27,7 +27,7 @@ const COMMON: FileSet = {
   },
   // The real image service (Docker backend, the host's Docker Engine), as the DaemonSet pod would serve it.
   '/etc/systemd/system/imagegate-test.service': {
-    content: `[Unit]\nDescription=imagegate image service (the DaemonSet pod's socket)\n\n[Service]\nWorkingDirectory=/tmp\nExecStart=/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/src/cli/main.ts image-service --socket /run/imagegate/imagegate.sock --docker-host unix:///docker.sock --log-level warn\n`,
+    content: `[Unit]\nDescription=imagegate image service (the DaemonSet pod's socket)\n\n[Service]\nWorkingDirectory=/tmp\nExecStart=/usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/bin/main.ts image-service --socket /run/imagegate/imagegate.sock --docker-host unix:///docker.sock --log-level warn\n`,
   },
 };
 
