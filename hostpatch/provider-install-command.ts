@@ -7,9 +7,11 @@ import { DEFAULT_AGENT_SOCKET } from '../src/credential-provider/args';
 import { DEFAULT_ROLE_ANNOTATIONS } from '../src/credential-provider/settings';
 import { createLogger, logLevelSetting } from '../src/log/logger';
 import { RefusalError, RolledBackError } from './errors';
+import { type Container, KubeApi } from './kube-api';
 import { nodeBindings, nodeSettings } from './node-settings';
 import type { ProviderEntry } from './provider-config';
 import { PROVIDER_OWNED, ProviderInstaller } from './provider-install';
+import { successorExpected } from './successor';
 
 const GO_DURATION = /^(\d+h)?(\d+m)?(\d+s)?$/;
 
@@ -33,8 +35,15 @@ const schema = z.object({
   replace: z.array(z.string().min(1)).default([]),
   /** kubelet's bin dir when it has none configured (host path, on an exec-able filesystem). Default /opt/imagegate/bin. */
   binDir: z.string().startsWith('/', 'must be an absolute host path').default('/opt/imagegate/bin'),
-  /** install: stay running and uninstall on SIGTERM (the DaemonSet's cleanup path). Default false. */
+  /**
+   * install: stay running and uninstall on SIGTERM (the DaemonSet's cleanup
+   * path) — unless, in a cluster, the pod's DaemonSet will put a pod that
+   * installs the plugin back on this node (a rolling update): then the entry
+   * is left for it to adopt, and the upgrade restarts kubelet at most once.
+   */
   uninstallOnExit: z.boolean().default(false),
+  /** With --uninstall-on-exit: this pod's DaemonSet, in the service account's namespace. */
+  daemonset: z.string().min(1).default('imagegate'),
   logLevel: logLevelSetting(),
 });
 
@@ -49,7 +58,8 @@ const bindings: Binding[] = [
   { flag: 'token-audience', env: 'IMAGEGATE_TOKEN_AUDIENCE', path: 'tokenAudience', help: "pass the pod's service-account token for this audience (KEP-4412)" },
   { flag: 'replace', path: 'replace', type: 'list', help: "drop this entry of the node's config (unset: keep all)" },
   { flag: 'bin-dir', env: 'IMAGEGATE_BIN_DIR', path: 'binDir', help: 'bin dir when kubelet has none' },
-  { flag: 'uninstall-on-exit', path: 'uninstallOnExit', type: 'boolean', help: 'install, then uninstall on SIGTERM' },
+  { flag: 'uninstall-on-exit', path: 'uninstallOnExit', type: 'boolean', help: "install, then uninstall on SIGTERM (left for the next pod when this pod's DaemonSet still installs it)" },
+  { flag: 'daemonset', env: 'IMAGEGATE_DAEMONSET', path: 'daemonset', help: "with --uninstall-on-exit: this pod's DaemonSet, in the service account's namespace" },
   commonFlags.logLevel('logLevel'),
 ];
 
@@ -57,6 +67,9 @@ const bindings: Binding[] = [
 export const installFlags: FlagTable<typeof schema> = { schema, bindings, configEnv: '' };
 
 const EXIT = { ok: 0, refused: 3, rolledBack: 4 };
+
+/** A container that runs this installer (the successor does the same job). */
+const installsPlugin = (c: Container) => c.args?.[0] === 'credential-provider' && c.args?.[1] === 'install';
 
 /**
  * `imagegate credential-provider install | uninstall`: puts the plugin on this
@@ -93,7 +106,12 @@ export async function runInstall(action: 'install' | 'uninstall', argv: string[]
     process.stdout.write(`${await installer.install()}\n`);
     if (stop) {
       await stop;
-      process.stdout.write(`${await installer.uninstall()}\n`);
+      if (await successorExpected(KubeApi.inCluster(), c.daemonset, installsPlugin, log)) {
+        log.info('leaving the provider entry for the next pod of the DaemonSet', { daemonSet: c.daemonset });
+        process.stdout.write('handed over\n');
+      } else {
+        process.stdout.write(`${await installer.uninstall()}\n`);
+      }
     }
     return EXIT.ok;
   } catch (err) {

@@ -5,6 +5,10 @@
  * `flock /tmp/imagegate-node.lock`.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import YAML from 'yaml';
 import { REPO } from '../../testing/hostpatch/layouts';
 import { snapshotDiff, TestNode } from '../../testing/hostpatch/node';
@@ -95,6 +99,56 @@ for (const c of CASES) {
       assert.ok(!k.args.some((a) => a.includes('/run/imagegate/credential-provider')));
       assert.deepEqual((k.credentialProviders ?? []).map((p) => p.name), c.existing);
     });
+
+    if (c.layout === 'eks-al2023') {
+      it('a rolling update hands the entry over (SIGTERM with the DaemonSet still installing: left; the next pod: unchanged, no kubelet restart); the DaemonSet deleted: uninstalled', async () => {
+        // The API server as the pod sees it, inside the node (it has loopback only): a kube-apiserver stand-in
+        // with the service-account mount at its in-cluster path; its key and certificate made here (no openssl there).
+        const SA = '/var/run/secrets/kubernetes.io/serviceaccount';
+        const keyDir = mkdtempSync(join(tmpdir(), 'imagegate-sa-tls-'));
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(keyDir, 'tls.key'), '-out', join(keyDir, 'ca.crt')], { stdio: 'pipe' });
+        for (const f of ['tls.key', 'ca.crt']) await node.must(`mkdir -p ${SA} && cat > ${SA}/${f} <<'EOF'\n${readFileSync(join(keyDir, f), 'utf8')}EOF`);
+        rmSync(keyDir, { recursive: true, force: true });
+        const ds = (args: string[]) => JSON.stringify({ kind: 'DaemonSet', metadata: { name: 'imagegate' }, spec: { template: { spec: { containers: [{ name: 'credential-provider', image: 'ghcr.io/imagegate/imagegate:0.2.0', args }] } } } });
+        await node.must(`mkdir -p /tmp/ds/imagegate && echo '${ds(['credential-provider', 'install', '--uninstall-on-exit'])}' > /tmp/ds/imagegate/imagegate.json`);
+        await node.must(`systemd-run --unit kube-api-standin --quiet /usr/bin/node ${REPO}/node_modules/tsx/dist/cli.mjs ${REPO}/testing/hostpatch/fixtures/kube-apiserver.ts 6443 ${SA} /tmp/ds imagegate`);
+        const pod = (unit: string) =>
+          node.must(`systemd-run --unit ${unit} --quiet --working-directory=/tmp -p KillMode=mixed -E KUBERNETES_SERVICE_HOST=127.0.0.1 -E KUBERNETES_SERVICE_PORT=6443 -E AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true ${CLI} install --uninstall-on-exit ${BASE.map((a) => `'${a}'`).join(' ')}`);
+        const said = async (unit: string) => (await node.sh(`journalctl -u ${unit} --no-pager -o cat`)).stdout;
+        const until = async (unit: string, line: RegExp) => {
+          for (let i = 0; i < 240 && !line.test(await said(unit)); i++) await new Promise((r) => setTimeout(r, 500));
+          assert.match(await said(unit), line, `${unit} says ${line}`);
+        };
+        const entry = async () => ((await node.kubelet()) as unknown as { credentialProviders?: { name: string }[] }).credentialProviders?.some((p) => p.name === 'imagegate-credential-provider');
+        try {
+          await until('kube-api-standin', /kube-apiserver stand-in on 6443/);
+          await pod('cp-old');
+          await until('cp-old', /^installed$/m);
+          await node.waitHealthy(30_000);
+          const installed = await node.unit('kubelet.service', ['InvocationID', 'NRestarts']);
+
+          // The old pod stops during a rolling update: the template still installs the plugin.
+          await node.must('systemctl stop cp-old');
+          assert.match(await said('cp-old'), /^handed over$/m);
+          assert.equal(await entry(), true, 'the entry stays for the next pod');
+          // The new pod: the identical entry is adopted as it is.
+          await pod('cp-new');
+          await until('cp-new', /^unchanged$/m);
+          assert.deepEqual(await node.unit('kubelet.service', ['InvocationID', 'NRestarts']), installed, 'kubelet not restarted by the upgrade');
+
+          // The DaemonSet is deleted: the last pod uninstalls.
+          await node.must('rm /tmp/ds/imagegate/imagegate.json');
+          await node.must('systemctl stop cp-new');
+          assert.match(await said('cp-new'), /^uninstalled$/m);
+          await node.waitHealthy(30_000);
+          assert.equal(await entry(), false);
+        } finally {
+          await node.sh('systemctl stop cp-old cp-new kube-api-standin; systemctl reset-failed cp-old cp-new kube-api-standin; rm -rf /tmp/ds /var/run/secrets');
+          await install(node, 'uninstall');
+        }
+        assert.equal(snapshotDiff(pristine, await node.snapshot()), '');
+      });
+    }
 
     it('a broken plugin leaves kubelet healthy (kubelet runs plugins only for pulls); the failing exec is all it costs', async () => {
       await node.must('printf "#!/bin/sh\\necho broken >&2\\nexit 3\\n" > /tmp/broken-plugin && chmod 755 /tmp/broken-plugin');
