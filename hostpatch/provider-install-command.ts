@@ -102,7 +102,7 @@ export async function runInstall(action: 'install' | 'uninstall', argv: string[]
       process.stdout.write(`${await installer.uninstall()}\n`);
       return EXIT.ok;
     }
-    const stop = c.uninstallOnExit ? untilSignal() : undefined;
+    const stop = c.uninstallOnExit ? untilSignal({ keepAlive: true }) : undefined;
     process.stdout.write(`${await installer.install()}\n`);
     if (stop) {
       await stop;
