@@ -70,7 +70,7 @@ http {
   scgi_temp_path ${root}/tmp/scgi;
   server {
     listen 127.0.0.1:${port};
-    location ~ ^/v2/.+/blobs/sha256:([a-f0-9]{64})$ {
+    location ~ "^/v2/.+/blobs/sha256:([a-f0-9]{64})$" {
       default_type application/octet-stream;
       alias ${cacheDir}/blobs/sha256/$1;
     }
