@@ -26,8 +26,6 @@ import { freePort } from '../test/support/ports';
 import { childrenOf, cpuSeconds } from './proc';
 import { requireTcp } from '../test/support/services';
 import {
-  CACHED_METRICS_PORT,
-  CACHED_PORT,
   MiB,
   REPO,
   type Target,
@@ -83,8 +81,8 @@ http {
 }
 
 /** Upstream blob requests the cached facade has made (from its own metrics). */
-async function upstreamBlobGets(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${CACHED_METRICS_PORT}/metrics`)).text();
+async function upstreamBlobGets(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   return [...text.matchAll(/^imagegate_registry_upstream_seconds_count\{upstream="bench",kind="blob",[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
@@ -116,14 +114,15 @@ export async function cacheSection(): Promise<void> {
   const mid = writeBlob(storage, 256 * MiB, 2);
   const dir = mkdtempSync(join(tmpdir(), 'imagegate-bench-cache-'));
   const cacheDir = join(dir, 'blob-cache');
-  let cachedProcess = await startFacade(dir, CACHED_PORT, true, cacheDir);
-  const nginxPort = await freePort();
+  // Ports picked free (not the fixed ones of the uncached rows), so that a process left by another run cannot collide.
+  const [port, metricsPort, nginxPort] = [await freePort(), await freePort(), await freePort()];
+  let cachedProcess = await startFacade(dir, port, true, cacheDir, metricsPort);
   let nginx: ChildProcess | undefined;
   try {
     const basicAuth = `Basic ${Buffer.from(`${upstreams.user}:${upstreams.password}`).toString('base64')}`;
     const upToken = (await json(`http://${upstreams.issuer}/token?service=imagegate-upstream&scope=${encodeURIComponent(`repository:${REPO}:pull`)}`, { authorization: basicAuth })).token;
     const direct: Target = { name: 'direct', base: `http://${upstreams.token}`, repo: `/v2/${REPO}`, token: upToken };
-    const cached: Target = { name: 'facade, blob cache', base: `http://127.0.0.1:${CACHED_PORT}`, repo: `/v2/up/${REPO}`, token: await facadeToken(CACHED_PORT, `repository:up/${REPO}:pull`) };
+    const cached: Target = { name: 'facade, blob cache', base: `http://127.0.0.1:${port}`, repo: `/v2/up/${REPO}`, token: await facadeToken(port, `repository:up/${REPO}:pull`) };
     const peer: Target = { ...cached, name: 'nginx, sendfile', base: `http://127.0.0.1:${nginxPort}` };
     await curl(direct, big);
     await curl(cached, big);
@@ -148,15 +147,15 @@ export async function cacheSection(): Promise<void> {
     for (let round = 0; round < coldRounds; round++) {
       const blob = writeBlob(storage, 256 * MiB, 100 + round);
       const directRate = await curl(direct, blob);
-      const before = await upstreamBlobGets();
+      const before = await upstreamBlobGets(metricsPort);
       const fill = await withCpu(pidsOf(cached), 16 * 256 * MiB, () => parallel(cached, blob, 16, 256 * MiB));
-      cold.push({ direct: directRate, fill, gets: (await upstreamBlobGets()) - before });
+      cold.push({ direct: directRate, fill, gets: (await upstreamBlobGets(metricsPort)) - before });
     }
     await stop(nginx);
     nginx = undefined;
     await stop(cachedProcess);
-    cachedProcess = await startFacade(dir, CACHED_PORT, true, cacheDir);
-    const peak = await peakRssDuring(cachedProcess.pid!, parallel({ ...cached, token: await facadeToken(CACHED_PORT, `repository:up/${REPO}:pull`) }, mid, 32, 256 * MiB));
+    cachedProcess = await startFacade(dir, port, true, cacheDir, metricsPort);
+    const peak = await peakRssDuring(cachedProcess.pid!, parallel({ ...cached, token: await facadeToken(port, `repository:up/${REPO}:pull`) }, mid, 32, 256 * MiB));
 
     const row = (name: string, target: string, results: Served[][]) => {
       const ratios = (i: number) => results[i].map((r, round) => r.rate / results[0][round].rate);

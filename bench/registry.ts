@@ -168,7 +168,7 @@ export async function waitForPort(port: number, child: ChildProcess, what: strin
   throw new Error(`${what} did not start (is port ${port} taken?)`);
 }
 
-export async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cacheDir?: string): Promise<ChildProcess> {
+export async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cacheDir?: string, metricsPort = CACHED_METRICS_PORT): Promise<ChildProcess> {
   const config = join(dir, `registry-${port}.yml`);
   writeFileSync(
     config,
@@ -176,7 +176,7 @@ export async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = tr
       'registry:',
       `  listen: 127.0.0.1:${port}`,
       `  zeroCopy: ${zeroCopy}`,
-      cacheDir ? `  metricsListen: 127.0.0.1:${CACHED_METRICS_PORT}` : "  metricsListen: ''",
+      cacheDir ? `  metricsListen: 127.0.0.1:${metricsPort}` : "  metricsListen: ''",
       ...(cacheDir ? [`  cache: {blobs: {dir: ${cacheDir}, maxBytes: ${4 * 1024 * MiB}}}`] : []),
       '  upstreams:',
       `    - {name: bench, prefix: up, url: "http://${upstreams.token}", auth: {basic: {username: ${upstreams.user}, password: {value: ${upstreams.password}}}}, realmHosts: ["${upstreams.issuer}"]}`,
