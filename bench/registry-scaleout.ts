@@ -80,7 +80,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
  * they grow shows what spreading one load over more processes costs a server
  * built for it.
  */
-async function startNginxPeer(dir: string, workers: number, digest: string, manifest: Buffer): Promise<{ server: Server; child: ChildProcess }> {
+export async function startNginxPeer(dir: string, workers: number, digest: string, manifest: Buffer): Promise<{ server: Server; child: ChildProcess }> {
   const root = join(dir, `nginx-peer-${workers}`);
   mkdirSync(join(root, 'tmp'), { recursive: true });
   writeFileSync(join(root, 'manifest.json'), manifest);
@@ -89,6 +89,7 @@ async function startNginxPeer(dir: string, workers: number, digest: string, mani
   writeFileSync(
     conf,
     `worker_processes ${workers};
+user root root;
 pid ${root}/nginx.pid;
 error_log ${root}/error.log warn;
 events { worker_connections 1024; }
@@ -116,8 +117,12 @@ http {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`nginx peer exited with ${child.exitCode}`);
-    if (await fetch(`${url}/v2/up/test/busybox/manifests/${digest}`).then((r) => r.ok, () => false)) break;
-    if (i > 100) throw new Error('nginx peer did not answer');
+    const status = await fetch(`${url}/v2/up/test/busybox/manifests/${digest}`).then((r) => r.status, () => 0);
+    if (status === 200) break;
+    if (i > 100) {
+      child.kill('SIGQUIT');
+      throw new Error(`nginx peer did not answer 200 (last: ${status})`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, server: { url, pids: () => childrenOf(child.pid!) } };

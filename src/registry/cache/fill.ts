@@ -137,7 +137,8 @@ export class FillReader extends Readable {
           const available = fill.state === 'verified' ? fill.size : Math.min(fill.written, fill.size - 1);
           const ready = available - this.#position;
           if (ready > 0 && (ready >= SEND_STEP || fill.state !== 'filling')) {
-            const sent = await sendFileRange(res, this.fd, this.#position, ready);
+            // While the fill runs, its clients yield the CPU to it: they all wait for its end.
+            const sent = await sendFileRange(res, this.fd, this.#position, ready, fill.state === 'filling');
             this.#position += sent;
             this.#fromDisk += sent;
             continue;

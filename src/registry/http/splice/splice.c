@@ -9,13 +9,15 @@
  * is called.
  *
  *   start(fromFd, toFd, length, stallMs, done(error | null, moved)) -> abort()
- *   sendfile(fileFd, toFd, offset, length, done(error | null, moved)) -> abort()
+ *   sendfile(fileFd, toFd, offset, length, done(error | null, moved)[, background]) -> abort()
  *
  * `error` is "ESTALLED" when the source sends nothing for stallMs while the
  * relay waits for it (a slow reader is not a stall), "ECLOSED" when the
  * source ends before `length` bytes (a file: is shorter than offset + length), "EABORTED" after abort(), or
  * "errno N: message" for a failed call. `moved` counts the bytes written to
- * `toFd`.
+ * `toFd`. With `background` true the sendfile thread runs at nice 10: a
+ * client catching up with a cache fill in progress then yields the CPU to
+ * the fill, which every client of that blob waits for.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -39,6 +43,7 @@ typedef struct relay {
   int64_t length, moved;
   int64_t offset; /* sendfile mode: where in the file to start; -1 in splice mode */
   int stall_ms;
+  int background; /* sendfile mode: run at a lower priority */
   const char *error;
   int saved_errno;
   int refs; /* the thread's completion and the JS abort function; freed at zero (main thread only) */
@@ -82,6 +87,7 @@ static void send_file(relay_t *r) {
 static void *run(void *arg) {
   relay_t *r = arg;
   if (r->offset >= 0) {
+    if (r->background) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     send_file(r);
     goto out;
   }
@@ -170,7 +176,7 @@ static void drop_abort(napi_env env, void *data, void *hint) {
   } while (0)
 
 /* Starts the relay thread; `offset` < 0 selects splice mode (socket to socket). */
-static napi_value begin(napi_env env, napi_value done, int32_t from, int32_t to, int64_t offset, int64_t length, int32_t stall) {
+static napi_value begin(napi_env env, napi_value done, int32_t from, int32_t to, int64_t offset, int64_t length, int32_t stall, int background) {
   relay_t *r = calloc(1, sizeof *r);
   if (!r) {
     napi_throw_error(env, NULL, "splice: out of memory");
@@ -178,6 +184,7 @@ static napi_value begin(napi_env env, napi_value done, int32_t from, int32_t to,
   }
   r->length = length;
   r->offset = offset;
+  r->background = background;
   r->stall_ms = stall > 0 ? stall : -1;
   r->from = fcntl(from, F_DUPFD_CLOEXEC, 0);
   r->to = fcntl(to, F_DUPFD_CLOEXEC, 0);
@@ -231,15 +238,15 @@ static napi_value start(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[1], &to), "splice: toFd must be a number");
   CHECK(napi_get_value_int64(env, argv[2], &length), "splice: length must be a number");
   CHECK(napi_get_value_int32(env, argv[3], &stall), "splice: stallMs must be a number");
-  return begin(env, argv[4], from, to, -1, length, stall);
+  return begin(env, argv[4], from, to, -1, length, stall, 0);
 }
 
 static napi_value send_file_js(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "splice: bad call");
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, "splice: sendfile(fileFd, toFd, offset, length, done)");
+  if (argc != 5 && argc != 6) {
+    napi_throw_type_error(env, NULL, "splice: sendfile(fileFd, toFd, offset, length, done[, background])");
     return NULL;
   }
   int32_t from, to;
@@ -252,7 +259,9 @@ static napi_value send_file_js(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "splice: offset and length must not be negative");
     return NULL;
   }
-  return begin(env, argv[4], from, to, offset, length, 0);
+  bool background = false;
+  if (argc == 6) CHECK(napi_get_value_bool(env, argv[5], &background), "splice: background must be a boolean");
+  return begin(env, argv[4], from, to, offset, length, 0, background);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
