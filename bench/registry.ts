@@ -56,8 +56,6 @@ const FLOOD_PORT = 5021;
 const FLOOD_CONNECTIONS = 400;
 /** Quiet and flooded wrk runs, interleaved; the ratios are per round. */
 const FLOOD_ROUNDS = 3;
-export const CACHED_PORT = 5022;
-export const CACHED_METRICS_PORT = 5023;
 
 /** The reference: the least a Node proxy can do — pipe the upstream response through. */
 const PLAIN_PIPE = `
@@ -168,7 +166,8 @@ export async function waitForPort(port: number, child: ChildProcess, what: strin
   throw new Error(`${what} did not start (is port ${port} taken?)`);
 }
 
-export async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cacheDir?: string, metricsPort = CACHED_METRICS_PORT): Promise<ChildProcess> {
+/** A facade process; with `cacheDir` the blob cache is on and its metrics listen on `metricsPort`. */
+export async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cacheDir?: string, metricsPort = 0): Promise<ChildProcess> {
   const config = join(dir, `registry-${port}.yml`);
   writeFileSync(
     config,
