@@ -154,8 +154,9 @@ export class BlobStore {
     let diskError: Error | undefined;
     let upstreamError: Error | undefined;
     // Chunks are written in batches of WRITE_BATCH, one batch on the disk while the next arrives:
-    // the upstream never waits for a write, and a write costs one thread-pool round trip per batch,
-    // not per 64 KiB chunk. Each batch becomes visible to readers once it is written.
+    // the upstream waits only when a whole batch is ready before the previous one is written, and
+    // a write costs one thread-pool round trip per batch, not per chunk. Each batch becomes visible
+    // to readers once it is written.
     let batch: Buffer[] = [];
     let batchBytes = 0;
     let queued = 0;
