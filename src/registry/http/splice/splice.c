@@ -1,8 +1,9 @@
 /*
  * Zero-copy relay of a known number of bytes from one socket to another with
- * splice(2) through a pipe, or from a file to a socket with sendfile(2), on a
- * thread of its own, so a blob passing through the registry facade (or served
- * from its disk cache) never enters user space. Node.js keeps ownership of
+ * splice(2) through a pipe (a thread per relay), or from a file to a socket
+ * with sendfile(2) (one shared sender thread, see below), so a blob passing
+ * through the registry facade (or served from its disk cache) never enters
+ * user space. Node.js keeps ownership of
  * both sockets: the relay works on duplicates (a socket Node closes meanwhile
  * stays valid here and its number cannot be reused under the relay), and
  * Node must neither read the source nor write the destination until `done`
