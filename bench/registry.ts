@@ -18,13 +18,9 @@
  * each ratio is the median of the rounds' ratios to direct, with their range.
  * The RSS row uses a fresh facade process.
  *
- * The blob cache rows (registry.cache.blobs) use a third facade process with
- * the cache on: the same blobs served from its disk cache (warmed first) with
- * sendfile(2), in the same interleaved rounds; a cold fill (a blob the cache
- * has not seen, 16 clients at once), its aggregate throughput against one
- * direct stream of the same blob measured just before, and the upstream blob GETs the facade made for it (its own
- * imagegate_registry_upstream_seconds_count); and the peak RSS of a fresh
- * cached facade process serving 32 cached 256 MiB pulls. Prints a table.
+ * The blob cache section (registry.cache.blobs; bench/registry-cache.ts)
+ * follows, with nginx serving the same cache files as its peer, then the
+ * scale-out section (bench/registry-scaleout.ts).
  *
  * Login flood (a second table): a facade process checking logins against an
  * htpasswd file (bcrypt cost 10, on its worker pool) serves manifest-by-digest
@@ -37,7 +33,7 @@
  * connection cap are raised so that all 400 reach the login gate (the worst
  * case; its other limits are the defaults).
  * Environment: BENCH_REGISTRY_SECONDS (wrk duration, default 10);
- * BENCH_REGISTRY_ONLY=login-flood runs only the login-flood table.
+ * BENCH_REGISTRY_ONLY=login-flood runs only the login-flood table, =cache only the blob cache section.
  */
 import bcrypt from 'bcryptjs';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -50,8 +46,8 @@ import { requireTcp } from '../testing/services';
 import { upstreams } from '../testing/registry/upstreams';
 
 const run = promisify(execFile);
-const MiB = 1024 * 1024;
-const REPO = 'bench/blobs';
+export const MiB = 1024 * 1024;
+export const REPO = 'bench/blobs';
 const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 const FACADE_PORT = 5018;
 const PIPE_PORT = 5019;
@@ -60,8 +56,6 @@ const FLOOD_PORT = 5021;
 const FLOOD_CONNECTIONS = 400;
 /** Quiet and flooded wrk runs, interleaved; the ratios are per round. */
 const FLOOD_ROUNDS = 3;
-const CACHED_PORT = 5022;
-const CACHED_METRICS_PORT = 5023;
 
 /** The reference: the least a Node proxy can do — pipe the upstream response through. */
 const PLAIN_PIPE = `
@@ -75,7 +69,7 @@ http.createServer((req, res) => {
 }).listen(${PIPE_PORT}, '127.0.0.1');`;
 const SECONDS = Number(process.env.BENCH_REGISTRY_SECONDS ?? 10);
 
-interface Target {
+export interface Target {
   name: string;
   base: string;
   /** Path prefix of the repository (`/v2/<name>`). */
@@ -84,7 +78,7 @@ interface Target {
 }
 
 /** Writes a blob of `size` bytes straight into the registry's filesystem storage and links it into REPO. */
-function writeBlob(storage: string, size: number, seed: number): string {
+export function writeBlob(storage: string, size: number, seed: number): string {
   const chunk = Buffer.alloc(MiB);
   for (let i = 0; i < MiB; i += 64) createHash('sha512').update(`imagegate-bench-${seed}-${i}`).digest().copy(chunk, i);
   const hash = createHash('sha256');
@@ -104,14 +98,14 @@ function writeBlob(storage: string, size: number, seed: number): string {
   return `sha256:${hex}`;
 }
 
-async function json(url: string, headers: Record<string, string> = {}): Promise<any> {
+export async function json(url: string, headers: Record<string, string> = {}): Promise<any> {
   const res = await fetch(url, { headers });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   return res.json();
 }
 
 /** One curl download; returns bytes per second. */
-async function curl(target: Target, digest: string): Promise<number> {
+export async function curl(target: Target, digest: string): Promise<number> {
   const { stdout } = await run('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', '-H', `authorization: Bearer ${target.token}`, `${target.base}${target.repo}/blobs/${digest}`], {
     timeout: 300_000,
   });
@@ -120,7 +114,7 @@ async function curl(target: Target, digest: string): Promise<number> {
 }
 
 /** `n` parallel downloads; returns aggregate bytes per second. */
-async function parallel(target: Target, digest: string, n: number, size: number): Promise<number> {
+export async function parallel(target: Target, digest: string, n: number, size: number): Promise<number> {
   const started = process.hrtime.bigint();
   await Promise.all(Array.from({ length: n }, () => curl(target, digest)));
   return (n * size) / (Number(process.hrtime.bigint() - started) / 1e9);
@@ -146,7 +140,7 @@ function rss(pid: number): number {
 }
 
 /** The highest RSS of `pid` sampled every 20 ms while `work` runs. */
-async function peakRssDuring(pid: number, work: Promise<unknown>): Promise<number> {
+export async function peakRssDuring(pid: number, work: Promise<unknown>): Promise<number> {
   let peak = rss(pid);
   const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 20);
   try {
@@ -157,7 +151,7 @@ async function peakRssDuring(pid: number, work: Promise<unknown>): Promise<numbe
   return Math.max(peak, rss(pid));
 }
 
-async function waitForPort(port: number, child: ChildProcess, what: string): Promise<ChildProcess> {
+export async function waitForPort(port: number, child: ChildProcess, what: string): Promise<ChildProcess> {
   for (let i = 0; i < 100 && child.exitCode === null; i++) {
     try {
       await requireTcp(what, `127.0.0.1:${port}`, 200);
@@ -172,7 +166,8 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
   throw new Error(`${what} did not start (is port ${port} taken?)`);
 }
 
-async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cacheDir?: string): Promise<ChildProcess> {
+/** A facade process; with `cacheDir` the blob cache is on and its metrics listen on `metricsPort`. */
+export async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cacheDir?: string, metricsPort = 0): Promise<ChildProcess> {
   const config = join(dir, `registry-${port}.yml`);
   writeFileSync(
     config,
@@ -180,7 +175,7 @@ async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cac
       'registry:',
       `  listen: 127.0.0.1:${port}`,
       `  zeroCopy: ${zeroCopy}`,
-      cacheDir ? `  metricsListen: 127.0.0.1:${CACHED_METRICS_PORT}` : "  metricsListen: ''",
+      cacheDir ? `  metricsListen: 127.0.0.1:${metricsPort}` : "  metricsListen: ''",
       ...(cacheDir ? [`  cache: {blobs: {dir: ${cacheDir}, maxBytes: ${4 * 1024 * MiB}}}`] : []),
       '  upstreams:',
       `    - {name: bench, prefix: up, url: "http://${upstreams.token}", auth: {basic: {username: ${upstreams.user}, password: {value: ${upstreams.password}}}}, realmHosts: ["${upstreams.issuer}"]}`,
@@ -195,34 +190,28 @@ async function startFacade(dir: string, port = FACADE_PORT, zeroCopy = true, cac
 }
 
 /** A facade access token for `scope` (each facade process signs with its own key). */
-async function facadeToken(port: number, scope: string): Promise<string> {
+export async function facadeToken(port: number, scope: string): Promise<string> {
   const url = `http://127.0.0.1:${port}/token?service=imagegate-registry&scope=${encodeURIComponent(scope)}`;
   return (await json(url, { authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` })).token;
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
 }
 
-/** Upstream blob requests the cached facade has made (from its own metrics). */
-async function upstreamBlobGets(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${CACHED_METRICS_PORT}/metrics`)).text();
-  return [...text.matchAll(/^imagegate_registry_upstream_seconds_count\{upstream="bench",kind="blob",[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
-
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
-const mbps = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+export const mbps = (bps: number) => `${(bps / MiB).toFixed(0)} MiB/s`;
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 /**
  * Runs `measure` on every target in turn, `rounds` times, so that each round
  * compares the targets under the same conditions; returns each target's
  * results and its ratio to the first target (direct) round by round.
  */
-async function interleaved(targets: Target[], rounds: number, measure: (t: Target) => Promise<number>): Promise<{ values: number[][]; ratios: number[][] }> {
+export async function interleaved(targets: Target[], rounds: number, measure: (t: Target) => Promise<number>): Promise<{ values: number[][]; ratios: number[][] }> {
   const values: number[][] = targets.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (const [i, target] of targets.entries()) values[i].push(await measure(target));
@@ -347,7 +336,7 @@ async function loginFloodRows(dir: string): Promise<string[][]> {
   }
 }
 
-function table(head: string[], rows: string[][]): string {
+export function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n';
@@ -364,6 +353,7 @@ async function main(): Promise<void> {
     }
     return;
   }
+  if (process.env.BENCH_REGISTRY_ONLY === 'cache') return (await import('./registry-cache')).cacheSection();
   await requireTcp('token upstream', upstreams.token);
   await requireTcp('token issuer', upstreams.issuer);
   const storage = resolve(__dirname, '..', upstreams.tokenStorage);
@@ -373,8 +363,6 @@ async function main(): Promise<void> {
   let facadeProcess = await startFacade(dir);
   const streamingProcess = await startFacade(dir, STREAMING_PORT, false);
   const pipeProcess = await waitForPort(PIPE_PORT, spawn(process.execPath, ['-e', PLAIN_PIPE], { stdio: 'inherit' }), 'plain Node pipe');
-  const cacheDir = join(dir, 'blob-cache');
-  let cachedProcess = await startFacade(dir, CACHED_PORT, true, cacheDir);
   try {
     const basicAuth = `Basic ${Buffer.from(`${upstreams.user}:${upstreams.password}`).toString('base64')}`;
     const scope = `repository:${REPO}:pull repository:test/busybox:pull`;
@@ -383,15 +371,12 @@ async function main(): Promise<void> {
     const facade: Target = { name: 'facade', base: `http://127.0.0.1:${FACADE_PORT}`, repo: `/v2/up/${REPO}`, token: await facadeToken(FACADE_PORT, scope.replace(/repository:/g, 'repository:up/')) };
     const pipe: Target = { ...direct, name: 'plain Node pipe', base: `http://127.0.0.1:${PIPE_PORT}` };
     const streaming: Target = { ...facade, name: 'facade, zeroCopy off', base: `http://127.0.0.1:${STREAMING_PORT}`, token: await facadeToken(STREAMING_PORT, `repository:up/${REPO}:pull`) };
-    const cached: Target = { ...facade, name: 'facade, blob cache', base: `http://127.0.0.1:${CACHED_PORT}`, token: await facadeToken(CACHED_PORT, `repository:up/${REPO}:pull`) };
     const manifest = await fetch(`${direct.base}/v2/test/busybox/manifests/1`, { headers: { authorization: `Bearer ${upToken}`, accept: DOCKER_V2 } });
     const manifestDigest = String(manifest.headers.get('docker-content-digest'));
     await curl(direct, big);
     await curl(facade, big);
-    await curl(cached, big);
-    await curl(cached, mid);
 
-    const targets = [direct, facade, streaming, pipe, cached];
+    const targets = [direct, facade, streaming, pipe];
     const single = await interleaved(targets, 5, (target) => curl(target, big));
     const par = await interleaved(targets, 3, (target) => parallel(target, mid, 16, 256 * MiB));
     await wrk(facade, manifestDigest).catch(() => 0);
@@ -400,40 +385,12 @@ async function main(): Promise<void> {
     facadeProcess = await startFacade(dir);
     const peak = await peakRssDuring(facadeProcess.pid!, parallel({ ...facade, token: await facadeToken(FACADE_PORT, `repository:up/${REPO}:pull`) }, mid, 32, 256 * MiB));
 
-    // Cold fills: each round a blob the cache has not seen, 16 clients at once.
-    // Each round is compared with one direct stream of the same blob measured just before it.
-    const cold: { direct: number; aggregate: number; gets: number }[] = [];
-    for (let round = 0; round < 3; round++) {
-      const blob = writeBlob(storage, 256 * MiB, 100 + round);
-      const directRate = await curl(direct, blob);
-      const before = await upstreamBlobGets();
-      const aggregate = await parallel(cached, blob, 16, 256 * MiB);
-      cold.push({ direct: directRate, aggregate, gets: (await upstreamBlobGets()) - before });
-    }
-    await stop(cachedProcess);
-    cachedProcess = await startFacade(dir, CACHED_PORT, true, cacheDir);
-    const cachedPeak = await peakRssDuring(cachedProcess.pid!, parallel({ ...cached, token: await facadeToken(CACHED_PORT, `repository:up/${REPO}:pull`) }, mid, 32, 256 * MiB));
-    const coldRatios = cold.map((c) => c.aggregate / c.direct);
-    const cachedRow = ({ values, ratios }: { values: number[][]; ratios: number[][] }) =>
-      [mbps(median(values[0])), mbps(median(values[4])), `${median(ratios[4]).toFixed(2)}× (${Math.min(...ratios[4]).toFixed(2)}–${Math.max(...ratios[4]).toFixed(2)})`, '≥ 1.2×', '', ''];
 
     const rows = [
       ['single-stream 512 MiB blob', ...blobRow(single)],
       ['16 parallel 256 MiB blobs', ...blobRow(par)],
       ['manifest by digest, bearer, 64 conns', `${rps[0].toFixed(0)} req/s`, `${rps[1].toFixed(0)} req/s`, `${ratio(rps[1], rps[0])}×`, '≥ 1.0×', '', ''],
       ['facade peak RSS, 32 × 256 MiB pulls', '', `${peak.toFixed(0)} MB`, '', '≤ 200 MB', '', ''],
-      ['cached: single-stream 512 MiB blob', ...cachedRow(single)],
-      ['cached: 16 parallel 256 MiB blobs', ...cachedRow(par)],
-      [
-        `cold fill, 16 clients of one 256 MiB blob (upstream GETs: ${cold.map((c) => c.gets).join(', ')})`,
-        `${mbps(median(cold.map((c) => c.direct)))} (1 stream)`,
-        `${mbps(median(cold.map((c) => c.aggregate)))} (aggregate)`,
-        `${median(coldRatios).toFixed(2)}× (${Math.min(...coldRatios).toFixed(2)}–${Math.max(...coldRatios).toFixed(2)})`,
-        '≥ 0.7×, 1 GET',
-        '',
-        '',
-      ],
-      ['cached facade peak RSS, 32 × 256 MiB pulls', '', `${cachedPeak.toFixed(0)} MB`, '', '≤ 150 MB', '', ''],
     ];
     const head = ['measure', 'direct', 'facade', 'ratio', 'target', 'facade, zeroCopy off', 'plain Node pipe'];
     process.stdout.write(table(head, rows));
@@ -443,9 +400,9 @@ async function main(): Promise<void> {
     await stop(facadeProcess);
     await stop(streamingProcess);
     await stop(pipeProcess);
-    await stop(cachedProcess);
     rmSync(dir, { recursive: true, force: true });
   }
+  await (await import('./registry-cache')).cacheSection();
   await (await import('./registry-scaleout')).scaleOut();
 }
 

@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
+import { BufferBody } from '../upstream/buffer-body';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from '../upstream/upstream';
 import type { BlobStore } from './blob-store';
 import { FileBody } from './file-body';
+import { FileReads } from './file-reads';
 import { type Fill, FillReader } from './fill';
 import { isStorableDigest } from './digest';
 import { referencedDigests } from './manifest-links';
@@ -159,11 +161,11 @@ export class BlobCache implements Upstream {
     if (request.method !== 'GET' || res.status !== 200 || !res.body || res.location) return res;
     const body = await readManifest(res.body);
     for (const digest of referencedDigests(body)) this.store.links.add(this.name, request.repository, digest);
-    return { ...res, body: Readable.from([body]) };
+    return { ...res, body: new BufferBody(body) };
   }
 
   #closeUnused(fd: number, digest: string): void {
-    new FileBody(fd, 0, 0, () => this.store.release(digest)).destroy();
+    new FileReads(fd).close(() => this.store.release(digest));
   }
 }
 

@@ -11,6 +11,8 @@ import { Links } from './links';
 import type { CacheMetrics } from './metrics';
 
 const openFd = promisify(openCb);
+/** Bytes of a fill collected before they are written to its file in one call. */
+const WRITE_BATCH = 1024 * 1024;
 
 export interface BlobStoreOptions {
   /** The cache directory (created when missing). */
@@ -151,26 +153,47 @@ export class BlobStore {
     const metrics = this.options.metrics;
     let diskError: Error | undefined;
     let upstreamError: Error | undefined;
+    // Chunks are written in batches of WRITE_BATCH, one batch on the disk while the next arrives:
+    // the upstream waits only when a whole batch is ready before the previous one is written, and
+    // a write costs one thread-pool round trip per batch, not per chunk. Each batch becomes visible
+    // to readers once it is written.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let queued = 0;
+    let writing: Promise<void> = Promise.resolve();
+    const flush = () => {
+      const buffers = batch;
+      const bytes = batchBytes;
+      const position = queued;
+      batch = [];
+      batchBytes = 0;
+      queued += bytes;
+      writing = writing.then(async () => {
+        if (diskError) return;
+        try {
+          await writeAll(handle, buffers, position);
+          fill.progress(bytes);
+        } catch (err) {
+          diskError = err as Error;
+        }
+      });
+    };
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         hash.update(chunk);
         metrics?.bytes.inc({ source: 'upstream' }, chunk.length);
-        try {
-          // A nearly full disk writes short before it fails: only whole chunks count as written.
-          for (let done = 0; done < chunk.length; ) {
-            const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, fill.written + done);
-            if (bytesWritten === 0) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
-            done += bytesWritten;
-          }
-        } catch (err) {
-          diskError = err as Error;
-          break;
-        }
-        fill.progress(chunk.length);
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes < WRITE_BATCH) continue;
+        await writing;
+        if (diskError) break;
+        flush();
       }
     } catch (err) {
       upstreamError = err as Error;
     }
+    if (batchBytes > 0 && !diskError && !upstreamError) flush();
+    await writing;
     if (diskError) body.destroy();
     await handle.close().catch((err: Error) => (diskError ??= err));
     const ok = !diskError && !upstreamError && fill.written === fill.size && hash.digest('hex') === hex;
@@ -206,7 +229,7 @@ export class BlobStore {
 
   #whenSettled(fill: Fill, then: () => void): void {
     if (fill.state !== 'filling') return then();
-    fill.wait(() => this.#whenSettled(fill, then));
+    fill.wait(() => this.#whenSettled(fill, then), Infinity);
   }
 
   #path(digest: string): string {
@@ -248,5 +271,18 @@ export class BlobStore {
     for (const { digest, size } of found) this.index.add(digest, size);
     await this.links.load((digest) => this.index.has(digest));
     logger.info('blob cache ready', { dir, entries: this.index.size, bytes: this.index.bytes, maxBytes: this.options.maxBytes });
+  }
+}
+
+/** Writes `buffers` at `position` whole; a nearly full disk writes short before it fails, which counts as the failure. */
+async function writeAll(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  const total = buffers.reduce((sum, b) => sum + b.length, 0);
+  let { bytesWritten: done } = await handle.writev(buffers, position);
+  if (done === total) return;
+  const rest = Buffer.concat(buffers).subarray(done);
+  while (done < total) {
+    const { bytesWritten } = await handle.write(rest, done - (total - rest.length), total - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+    done += bytesWritten;
   }
 }

@@ -1,7 +1,7 @@
-import { close, read } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Response } from 'express';
 import { sendFile } from '../http/zero-copy';
+import { FileReads } from './file-reads';
 
 const CHUNK = 1024 * 1024;
 
@@ -16,8 +16,7 @@ export class FileBody extends Readable {
   #position: number;
   readonly #end: number;
   #sent = 0;
-  #reading = false;
-  #afterRead?: () => void;
+  readonly #file: FileReads;
 
   constructor(
     readonly fd: number,
@@ -28,6 +27,7 @@ export class FileBody extends Readable {
     super({ highWaterMark: CHUNK });
     this.#position = offset;
     this.#end = offset + length;
+    this.#file = new FileReads(fd);
   }
 
   override _read(): void {
@@ -36,32 +36,21 @@ export class FileBody extends Readable {
       this.push(null);
       return;
     }
-    this.#reading = true;
-    read(this.fd, Buffer.allocUnsafe(want), 0, want, this.#position, (err, bytes, buffer) => {
-      this.#readDone();
+    this.#file.read(want, this.#position, (err, chunk) => {
       if (this.destroyed) return;
       if (err) return this.destroy(err);
-      if (bytes === 0) return this.destroy(new Error('cached blob is shorter than its index says'));
-      this.#position += bytes;
-      this.#sent += bytes;
-      this.push(buffer.subarray(0, bytes));
+      if (chunk.length === 0) return this.destroy(new Error('cached blob is shorter than its index says'));
+      this.#position += chunk.length;
+      this.#sent += chunk.length;
+      this.push(chunk);
     });
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // The descriptor is closed only once no read is in flight: its number could be reused meanwhile.
-    this.#afterRead = () => close(this.fd, () => {
+    this.#file.close(() => {
       this.onDone(this.#sent);
       callback(error);
     });
-    if (!this.#reading) this.#readDone();
-  }
-
-  #readDone(): void {
-    this.#reading = false;
-    const then = this.#afterRead;
-    this.#afterRead = undefined;
-    then?.();
   }
 
   /** Sends the body with sendfile(2) and resolves with the bytes sent, or undefined when the native path does not apply. */

@@ -1,7 +1,7 @@
-import { close, read } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Response } from 'express';
 import { sendFileApplies, sendFileRange } from '../http/zero-copy';
+import { FileReads } from './file-reads';
 
 const CHUNK = 1024 * 1024;
 /** A client sent a fill with sendfile(2) waits for this much new data (or the end) per call. */
@@ -19,7 +19,8 @@ export class Fill {
   written = 0;
   state: 'filling' | 'verified' | 'failed' | 'broken' = 'filling';
   error?: Error;
-  readonly #waiters = new Set<() => void>();
+  /** Each waiter with the `written` it waits for (settling wakes all). */
+  readonly #waiters = new Map<() => void, number>();
 
   constructor(
     readonly digest: string,
@@ -29,26 +30,31 @@ export class Fill {
     readonly tmpPath: string,
   ) {}
 
-  /** Calls `wake` once, at the next change. */
-  wait(wake: () => void): void {
-    this.#waiters.add(wake);
+  /**
+   * Calls `wake` once: when `written` reaches `until` (default: any progress)
+   * or the fill settles. A waiter that needs megabytes is not woken for
+   * every chunk on the way.
+   */
+  wait(wake: () => void, until = this.written + 1): void {
+    this.#waiters.set(wake, until);
   }
 
   progress(bytes: number): void {
     this.written += bytes;
-    this.#notify();
+    this.#notify((until) => until <= this.written);
   }
 
   settle(state: 'verified' | 'failed' | 'broken', error?: Error): void {
     this.state = state;
     this.error = error;
-    this.#notify();
+    this.#notify(() => true);
   }
 
-  #notify(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
+  #notify(due: (until: number) => boolean): void {
+    const woken: (() => void)[] = [];
+    for (const [wake, until] of this.#waiters) if (due(until)) woken.push(wake);
+    for (const wake of woken) this.#waiters.delete(wake);
+    for (const wake of woken) wake();
   }
 }
 
@@ -67,8 +73,7 @@ export class FillReader extends Readable {
   #position = 0;
   #rest?: Readable;
   #fromDisk = 0;
-  #reading = false;
-  #afterRead?: () => void;
+  readonly #file: FileReads;
 
   constructor(
     private readonly fill: Fill,
@@ -77,6 +82,7 @@ export class FillReader extends Readable {
     private readonly onDone: (fromDisk: number) => void,
   ) {
     super({ highWaterMark: CHUNK });
+    this.#file = new FileReads(fd);
   }
 
   override _read(): void {
@@ -93,15 +99,13 @@ export class FillReader extends Readable {
     const available = fill.state === 'verified' ? fill.size : Math.min(fill.written, fill.size - 1);
     if (this.#position < available) {
       const want = Math.min(CHUNK, available - this.#position);
-      this.#reading = true;
-      read(this.fd, Buffer.allocUnsafe(want), 0, want, this.#position, (err, bytes, buffer) => {
-        this.#readDone();
+      this.#file.read(want, this.#position, (err, chunk) => {
         if (this.destroyed) return;
         if (err) return this.#continueFromUpstream();
-        if (bytes === 0) return this.destroy(new Error('cache fill file is shorter than written'));
-        this.#position += bytes;
-        this.#fromDisk += bytes;
-        this.push(buffer.subarray(0, bytes));
+        if (chunk.length === 0) return this.destroy(new Error('cache fill file is shorter than written'));
+        this.#position += chunk.length;
+        this.#fromDisk += chunk.length;
+        this.push(chunk);
       });
       return;
     }
@@ -112,19 +116,10 @@ export class FillReader extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#rest?.destroy();
-    // The descriptor is closed only once no read is in flight: its number could be reused meanwhile.
-    this.#afterRead = () => close(this.fd, () => {
+    this.#file.close(() => {
       this.onDone(this.#fromDisk);
       callback(error);
     });
-    if (!this.#reading) this.#readDone();
-  }
-
-  #readDone(): void {
-    this.#reading = false;
-    const then = this.#afterRead;
-    this.#afterRead = undefined;
-    then?.();
   }
 
   /**
@@ -142,7 +137,8 @@ export class FillReader extends Readable {
           const available = fill.state === 'verified' ? fill.size : Math.min(fill.written, fill.size - 1);
           const ready = available - this.#position;
           if (ready > 0 && (ready >= SEND_STEP || fill.state !== 'filling')) {
-            const sent = await sendFileRange(res, this.fd, this.#position, ready);
+            // While the fill runs, its clients yield the CPU to it: they all wait for its end.
+            const sent = await sendFileRange(res, this.fd, this.#position, ready, fill.state === 'filling');
             this.#position += sent;
             this.#fromDisk += sent;
             continue;
@@ -152,7 +148,7 @@ export class FillReader extends Readable {
             await this.#writeRest(res);
             break;
           }
-          await new Promise<void>((wake) => fill.wait(wake));
+          await new Promise<void>((wake) => fill.wait(wake, this.#position + SEND_STEP));
         }
         res.end();
         return this.#position;

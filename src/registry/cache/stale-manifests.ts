@@ -1,7 +1,7 @@
-import { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { RegistryError } from '../errors';
 import { isDigest } from '../names';
+import { BufferBody } from '../upstream/buffer-body';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from '../upstream/upstream';
 import type { CacheMetrics } from './metrics';
 import { readManifest } from './read-manifest';
@@ -71,7 +71,7 @@ export class StaleManifests implements Upstream {
     if (request.method !== 'GET' || !res.body || !digest) return res;
     const body = await readManifest(res.body);
     this.#bodies.set(`${request.repository}@${digest}`, { body, headers: { ...res.headers, 'content-length': String(body.length) } });
-    return { ...res, body: Readable.from([body]) };
+    return { ...res, body: new BufferBody(body) };
   }
 
   close(): Promise<void> {
@@ -93,7 +93,7 @@ export class StaleManifests implements Upstream {
     const kept = this.#bodies.get(`${request.repository}@${digest}`);
     if (request.method === 'HEAD') return byDigest && !kept ? undefined : { status: 200, headers: { ...kept?.headers, ...headers } };
     if (!kept) return undefined;
-    return { status: 200, headers: { ...kept.headers, ...headers }, body: Readable.from([kept.body]) };
+    return { status: 200, headers: { ...kept.headers, ...headers }, body: new BufferBody(kept.body) };
   }
 }
 

@@ -4,6 +4,7 @@ import type { RegistryMetrics } from '../metrics';
 import type { UpstreamResponse } from '../upstream/upstream';
 import { FileBody } from '../cache/file-body';
 import { FillReader } from '../cache/fill';
+import { BufferBody } from '../upstream/buffer-body';
 import { spliceBody } from './zero-copy';
 
 export interface RelayOptions {
@@ -18,7 +19,8 @@ export interface RelayOptions {
 
 /**
  * Writes an upstream response to the client: status, relayed headers, and
- * the body streamed with backpressure (never held whole). A redirect is
+ * the body streamed with backpressure (never held whole; a body already in
+ * memory, a BufferBody, goes out with the headers in one write). A redirect is
  * passed on as is. Resolves when the body is written; rejects when either
  * side breaks, after both are torn down.
  */
@@ -38,6 +40,19 @@ export async function relay(res: Response, upstream: UpstreamResponse, options: 
   }
   const count = (bytes: number, relay: 'splice' | 'sendfile' | 'stream') =>
     options.metrics?.bytes.inc({ upstream: options.upstream, kind: options.kind, relay }, Math.max(0, bytes));
+  if (upstream.body instanceof BufferBody) {
+    const { bytes } = upstream.body;
+    await new Promise<void>((done, fail) => {
+      const gone = () => fail(new Error('client went away'));
+      res.once('close', gone);
+      res.end(bytes, () => {
+        res.off('close', gone);
+        done();
+      });
+    });
+    count(bytes.length, 'stream');
+    return;
+  }
   const sent = options.zeroCopy && (upstream.body instanceof FileBody || upstream.body instanceof FillReader) ? upstream.body.sendTo(res) : undefined;
   if (sent) {
     count(await sent, 'sendfile');

@@ -24,7 +24,7 @@ const MIN_BYTES = 256 * 1024;
 
 interface Addon {
   start(fromFd: number, toFd: number, length: number, stallMs: number, done: (error: string | null, moved: number) => void): () => void;
-  sendfile(fileFd: number, toFd: number, offset: number, length: number, done: (error: string | null, moved: number) => void): () => void;
+  sendfile(fileFd: number, toFd: number, offset: number, length: number, done: (error: string | null, moved: number) => void, background?: boolean): () => void;
 }
 
 /** The native relay, or why it cannot be used (printed once at start-up). */
@@ -134,10 +134,12 @@ export function sendFileApplies(res: Response, length: number): boolean {
  * Writes one range of a file to the client with sendfile(2), after the
  * response headers and anything Node still buffers; the response stays open
  * for more (a caller serving a growing file sends range after range, then
- * ends it). Only after `sendFileApplies` said yes. Rejects, after the client
- * connection is cut, when the client goes away or the file is too short.
+ * ends it). Only after `sendFileApplies` said yes. `background` runs the send
+ * at a lower CPU priority (a client catching up with a cache fill yields to
+ * the fill). Rejects, after the client connection is cut, when the client
+ * goes away or the file is too short.
  */
-export async function sendFileRange(res: Response, fd: number, offset: number, length: number): Promise<number> {
+export async function sendFileRange(res: Response, fd: number, offset: number, length: number, background = false): Promise<number> {
   const client = res.socket!;
   const addon = (zeroCopy as { addon: Addon }).addon;
   try {
@@ -150,7 +152,7 @@ export async function sendFileRange(res: Response, fd: number, offset: number, l
         client.off('close', abort);
         if (error) fail(new Error(`zero-copy send: ${error}`));
         else done(bytes);
-      });
+      }, background);
       client.once('close', abort);
     });
   } catch (err) {

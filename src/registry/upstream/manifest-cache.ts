@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { RegistryError } from '../errors';
 import type { RegistryMetrics } from '../metrics';
 import { isDigest } from '../names';
+import { BufferBody } from './buffer-body';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from './upstream';
 
 export interface ManifestCacheOptions {
@@ -114,7 +114,7 @@ export class ManifestCache implements Upstream {
 }
 
 function answer(entry: Entry, method: 'GET' | 'HEAD'): UpstreamResponse {
-  return { status: 200, headers: { ...entry.headers }, body: method === 'GET' ? Readable.from([entry.body]) : undefined };
+  return { status: 200, headers: { ...entry.headers }, body: method === 'GET' ? new BufferBody(entry.body) : undefined };
 }
 
 /** True when a client's Accept list admits the media type (no Accept, or `*\/*`, admits everything). */

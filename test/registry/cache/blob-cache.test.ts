@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { startTestFacade } from '../support/facade';
 import { download } from '../support/download';
@@ -53,6 +54,25 @@ describe('registry blob cache: a verified pull-through disk cache over a real do
     assert.equal(statSync(join(dir, 'blobs/sha256', digest.slice(7))).mode & 0o777, 0o600);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.ok((await hits(facade)) >= 2);
+  });
+
+  it('hits sent with sendfile(2): 10 clients hanging up mid-blob leave no descriptor behind, and the next hit is whole', async () => {
+    const data = randomBytes(16 * MiB);
+    const digest = await upstream.pushBlob('team-a/hangup', data);
+    const auth = await pullAuth(facade, 'priv/team-a/hangup');
+    const path = `/v2/priv/team-a/hangup/blobs/${digest}`;
+    await download(facade.url, path, auth);
+    assert.equal((await download(facade.url, path, auth)).digest, digest);
+    const baseline = openFds();
+    for (let i = 0; i < 10; i++) {
+      await new Promise<void>((resolve) => {
+        const req = http.get(`${facade.url}${path}`, { agent: false, headers: auth }, (res) => res.once('data', () => (req.destroy(), resolve())));
+        req.once('error', () => resolve());
+      });
+    }
+    for (let i = 0; i < 50 && openFds() > baseline; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(openFds() <= baseline, `descriptors left open after clients hung up: ${openFds()} > ${baseline}`);
+    assert.equal((await download(facade.url, path, auth)).digest, digest);
   });
 
   it('answers Range requests from disk with 206 and Content-Range, like the upstream', async () => {
@@ -192,3 +212,8 @@ describe('registry blob cache: a verified pull-through disk cache over a real do
     assert.ok((await metric(facade, 'imagegate_registry_bytes_streamed_total{upstream="priv",kind="blob",relay="sendfile"}')) > 64 * MiB);
   });
 });
+
+/** Descriptors open in this process (the facade runs in it). */
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}

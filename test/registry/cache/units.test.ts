@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import { fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BlobIndex } from '../../../src/registry/cache/blob-index';
+import { FileReads } from '../../../src/registry/cache/file-reads';
+import { Fill } from '../../../src/registry/cache/fill';
 import { referencedDigests } from '../../../src/registry/cache/manifest-links';
 import { parseRange } from '../../../src/registry/cache/range';
 import { StaleManifests } from '../../../src/registry/cache/stale-manifests';
 import { registrySchema } from '../../../src/registry/config';
 import { RegistryError } from '../../../src/registry/errors';
+import { BufferBody } from '../../../src/registry/upstream/buffer-body';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from '../../../src/registry/upstream/upstream';
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -112,6 +118,66 @@ describe('registry blob cache: building blocks', () => {
         inner.next = new RegistryError(code, 'no');
         await assert.rejects(stale.fetch(req('a/b')), { code });
       }
+    });
+  });
+
+  describe('one descriptor, read then closed (FileReads)', () => {
+    it('closes after the read in flight, never under it, and drops that read\'s callback; a second close does nothing', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'imagegate-file-reads-'));
+      try {
+        writeFileSync(join(dir, 'f'), Buffer.alloc(1 << 20, 7));
+        const fd = openSync(join(dir, 'f'), 'r');
+        const reads = new FileReads(fd);
+        let delivered = false;
+        reads.read(1 << 20, 0, () => (delivered = true));
+        const closed = new Promise<void>((done) => reads.close(done));
+        reads.close(() => assert.fail('closed twice'));
+        await closed;
+        assert.equal(delivered, false, 'a read finished after close() was asked for must not be delivered');
+        assert.throws(() => fstatSync(fd), /EBADF/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('delivers what it read, and an empty chunk at the end of the file', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'imagegate-file-reads-'));
+      try {
+        writeFileSync(join(dir, 'f'), 'abcdef');
+        const reads = new FileReads(openSync(join(dir, 'f'), 'r'));
+        const read = (length: number, position: number) => new Promise<string>((done, fail) => reads.read(length, position, (err, chunk) => (err ? fail(err) : done(chunk.toString()))));
+        assert.equal(await read(4, 2), 'cdef');
+        assert.equal(await read(4, 6), '');
+        await new Promise<void>((done) => reads.close(done));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('fill progress (Fill.wait)', () => {
+    it('wakes a waiter only once the bytes it waits for are written, and every waiter when the fill settles', () => {
+      const fill = new Fill(D('a'), 100, {}, '/nonexistent');
+      const woken: string[] = [];
+      fill.wait(() => woken.push('next'));
+      fill.wait(() => woken.push('at 50'), 50);
+      fill.wait(() => woken.push('at end'), Infinity);
+      fill.progress(10);
+      assert.deepEqual(woken, ['next']);
+      fill.progress(30);
+      assert.deepEqual(woken, ['next'], 'a waiter for 50 bytes is not woken at 40');
+      fill.progress(10);
+      assert.deepEqual(woken, ['next', 'at 50']);
+      fill.settle('verified');
+      assert.deepEqual(woken, ['next', 'at 50', 'at end']);
+    });
+  });
+
+  describe('bodies held in memory (BufferBody)', () => {
+    it('streams its bytes like any body, for consumers that pipe it', async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of new BufferBody(Buffer.from('{"schemaVersion":2}'))) chunks.push(chunk as Buffer);
+      assert.equal(Buffer.concat(chunks).toString(), '{"schemaVersion":2}');
     });
   });
 

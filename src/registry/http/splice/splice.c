@@ -1,21 +1,24 @@
 /*
  * Zero-copy relay of a known number of bytes from one socket to another with
- * splice(2) through a pipe, or from a file to a socket with sendfile(2), on a
- * thread of its own, so a blob passing through the registry facade (or served
- * from its disk cache) never enters user space. Node.js keeps ownership of
+ * splice(2) through a pipe (a thread per relay), or from a file to a socket
+ * with sendfile(2) (one shared sender thread, see below), so a blob passing
+ * through the registry facade (or served from its disk cache) never enters
+ * user space. Node.js keeps ownership of
  * both sockets: the relay works on duplicates (a socket Node closes meanwhile
  * stays valid here and its number cannot be reused under the relay), and
  * Node must neither read the source nor write the destination until `done`
  * is called.
  *
  *   start(fromFd, toFd, length, stallMs, done(error | null, moved)) -> abort()
- *   sendfile(fileFd, toFd, offset, length, done(error | null, moved)) -> abort()
+ *   sendfile(fileFd, toFd, offset, length, done(error | null, moved)[, background]) -> abort()
  *
  * `error` is "ESTALLED" when the source sends nothing for stallMs while the
  * relay waits for it (a slow reader is not a stall), "ECLOSED" when the
  * source ends before `length` bytes (a file: is shorter than offset + length), "EABORTED" after abort(), or
  * "errno N: message" for a failed call. `moved` counts the bytes written to
- * `toFd`.
+ * `toFd`. With `background` true the sendfile thread runs at nice 10: a
+ * client catching up with a cache fill in progress then yields the CPU to
+ * the fill, which every client of that blob waits for.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,7 +30,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -39,11 +45,15 @@ typedef struct relay {
   int64_t length, moved;
   int64_t offset; /* sendfile mode: where in the file to start; -1 in splice mode */
   int stall_ms;
+  int background; /* sendfile mode: run at a lower priority */
   const char *error;
   int saved_errno;
   int refs; /* the thread's completion and the JS abort function; freed at zero (main thread only) */
   int finished;
   napi_threadsafe_function done;
+  /* On the shared sender: the next relay in its list, whether the socket may take more, abort seen. */
+  struct relay *next;
+  int ready, aborted;
 } relay_t;
 
 static void release(relay_t *r) {
@@ -82,6 +92,7 @@ static void send_file(relay_t *r) {
 static void *run(void *arg) {
   relay_t *r = arg;
   if (r->offset >= 0) {
+    if (r->background) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     send_file(r);
     goto out;
   }
@@ -118,6 +129,129 @@ out:
   napi_call_threadsafe_function(r->done, r, napi_tsfn_blocking);
   napi_release_threadsafe_function(r->done, napi_tsfn_release);
   return NULL;
+}
+
+/*
+ * Foreground sendfile transfers (cache hits) share one sender thread: an
+ * epoll loop over all their sockets that sends up to SEND_CHUNK to each ready
+ * socket in turn, as nginx's workers do, instead of a thread per transfer
+ * woken on its own. Background transfers (clients following a fill, at nice
+ * 10) keep a thread each.
+ */
+#define SEND_CHUNK (2 << 20)
+#define TAG_WAKE ((uint64_t)1)
+
+static struct {
+  pthread_mutex_t lock;
+  int started, ep, wake;
+  relay_t *pending; /* submitted, not yet registered with ep */
+} sender = {PTHREAD_MUTEX_INITIALIZER, 0, -1, -1, NULL};
+
+/* Ends a transfer on the sender: out of epoll (before its descriptors close), then done(). */
+static void sender_end(relay_t *r) {
+  epoll_ctl(sender.ep, EPOLL_CTL_DEL, r->to, NULL);
+  epoll_ctl(sender.ep, EPOLL_CTL_DEL, r->wake, NULL);
+  close(r->from);
+  close(r->to);
+  napi_call_threadsafe_function(r->done, r, napi_tsfn_blocking);
+  napi_release_threadsafe_function(r->done, napi_tsfn_release);
+}
+
+/* Sends up to SEND_CHUNK; 1 when the transfer has ended (all sent, or failed), else 0 (ready cleared on EAGAIN). */
+static int send_some(relay_t *r) {
+  int64_t left = r->length - r->moved;
+  if (left <= 0) return 1;
+  off_t offset = (off_t)(r->offset + r->moved);
+  ssize_t n = sendfile(r->to, r->from, &offset, left < SEND_CHUNK ? (size_t)left : SEND_CHUNK);
+  if (n > 0) return (r->moved += n) >= r->length;
+  if (n == 0) return r->error = "ECLOSED", 1;
+  if (errno == EAGAIN) return r->ready = 0, 0;
+  if (errno == EINTR) return 0;
+  return r->saved_errno = errno, 1;
+}
+
+static void *sender_run(void *arg) {
+  (void)arg;
+  relay_t *active = NULL;
+  struct epoll_event events[64];
+  for (;;) {
+    int any_ready = 0;
+    for (relay_t *r = active; r && !any_ready; r = r->next) any_ready = r->ready || r->aborted;
+    int n = epoll_wait(sender.ep, events, 64, any_ready ? 0 : -1);
+    for (int i = 0; i < n; i++) {
+      uint64_t tag = events[i].data.u64;
+      if (tag == 0) {
+        uint64_t count;
+        ssize_t ignored = read(sender.wake, &count, sizeof count);
+        (void)ignored;
+        pthread_mutex_lock(&sender.lock);
+        relay_t *p = sender.pending;
+        sender.pending = NULL;
+        pthread_mutex_unlock(&sender.lock);
+        while (p) {
+          relay_t *next = p->next;
+          struct epoll_event out = {EPOLLOUT | EPOLLET, {.u64 = (uint64_t)(uintptr_t)p}};
+          struct epoll_event wake = {EPOLLIN, {.u64 = (uint64_t)(uintptr_t)p | TAG_WAKE}};
+          if (epoll_ctl(sender.ep, EPOLL_CTL_ADD, p->to, &out) < 0 || epoll_ctl(sender.ep, EPOLL_CTL_ADD, p->wake, &wake) < 0) {
+            p->saved_errno = errno;
+            sender_end(p);
+          } else {
+            p->ready = 1;
+            p->next = active;
+            active = p;
+          }
+          p = next;
+        }
+      } else if (tag & TAG_WAKE) {
+        ((relay_t *)(uintptr_t)(tag & ~TAG_WAKE))->aborted = 1;
+      } else {
+        ((relay_t *)(uintptr_t)tag)->ready = 1;
+      }
+    }
+    for (relay_t **link = &active; *link;) {
+      relay_t *r = *link;
+      int ended = r->aborted ? (r->error = "EABORTED", 1) : r->ready ? send_some(r) : 0;
+      if (ended) {
+        *link = r->next;
+        sender_end(r);
+      } else {
+        link = &r->next;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* Hands a sendfile transfer to the shared sender (started on first use); -1 when it cannot start. */
+static int sender_submit(relay_t *r) {
+  pthread_mutex_lock(&sender.lock);
+  if (!sender.started) {
+    sender.ep = epoll_create1(EPOLL_CLOEXEC);
+    sender.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event wake = {EPOLLIN, {.u64 = 0}};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, STACK_BYTES);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    if (sender.ep < 0 || sender.wake < 0 || epoll_ctl(sender.ep, EPOLL_CTL_ADD, sender.wake, &wake) < 0 || pthread_create(&thread, &attr, sender_run, NULL) != 0) {
+      if (sender.ep >= 0) close(sender.ep);
+      if (sender.wake >= 0) close(sender.wake);
+      sender.ep = sender.wake = -1;
+      pthread_attr_destroy(&attr);
+      pthread_mutex_unlock(&sender.lock);
+      return -1;
+    }
+    pthread_attr_destroy(&attr);
+    sender.started = 1;
+  }
+  r->next = sender.pending;
+  sender.pending = r;
+  pthread_mutex_unlock(&sender.lock);
+  uint64_t one = 1;
+  ssize_t ignored = write(sender.wake, &one, sizeof one);
+  (void)ignored;
+  return 0;
 }
 
 /* On the main thread, once the relay has ended: calls done(error, moved). */
@@ -170,7 +304,7 @@ static void drop_abort(napi_env env, void *data, void *hint) {
   } while (0)
 
 /* Starts the relay thread; `offset` < 0 selects splice mode (socket to socket). */
-static napi_value begin(napi_env env, napi_value done, int32_t from, int32_t to, int64_t offset, int64_t length, int32_t stall) {
+static napi_value begin(napi_env env, napi_value done, int32_t from, int32_t to, int64_t offset, int64_t length, int32_t stall, int background) {
   relay_t *r = calloc(1, sizeof *r);
   if (!r) {
     napi_throw_error(env, NULL, "splice: out of memory");
@@ -178,6 +312,7 @@ static napi_value begin(napi_env env, napi_value done, int32_t from, int32_t to,
   }
   r->length = length;
   r->offset = offset;
+  r->background = background;
   r->stall_ms = stall > 0 ? stall : -1;
   r->from = fcntl(from, F_DUPFD_CLOEXEC, 0);
   r->to = fcntl(to, F_DUPFD_CLOEXEC, 0);
@@ -195,6 +330,12 @@ static napi_value begin(napi_env env, napi_value done, int32_t from, int32_t to,
     return NULL;
   }
   r->refs = 2;
+  if (offset >= 0 && !background && sender_submit(r) == 0) {
+    napi_value abort_fn;
+    napi_create_function(env, "abort", NAPI_AUTO_LENGTH, abort_relay, r, &abort_fn);
+    napi_add_finalizer(env, abort_fn, r, drop_abort, NULL, NULL);
+    return abort_fn;
+  }
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, STACK_BYTES);
@@ -231,15 +372,15 @@ static napi_value start(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[1], &to), "splice: toFd must be a number");
   CHECK(napi_get_value_int64(env, argv[2], &length), "splice: length must be a number");
   CHECK(napi_get_value_int32(env, argv[3], &stall), "splice: stallMs must be a number");
-  return begin(env, argv[4], from, to, -1, length, stall);
+  return begin(env, argv[4], from, to, -1, length, stall, 0);
 }
 
 static napi_value send_file_js(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "splice: bad call");
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, "splice: sendfile(fileFd, toFd, offset, length, done)");
+  if (argc != 5 && argc != 6) {
+    napi_throw_type_error(env, NULL, "splice: sendfile(fileFd, toFd, offset, length, done[, background])");
     return NULL;
   }
   int32_t from, to;
@@ -252,7 +393,9 @@ static napi_value send_file_js(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "splice: offset and length must not be negative");
     return NULL;
   }
-  return begin(env, argv[4], from, to, offset, length, 0);
+  bool background = false;
+  if (argc == 6) CHECK(napi_get_value_bool(env, argv[5], &background), "splice: background must be a boolean");
+  return begin(env, argv[4], from, to, offset, length, 0, background);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
