@@ -1,3 +1,4 @@
+import type { Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 
 /** What the primary and its workers tell each other over the cluster IPC channel (JSON-serialized by Node). */
@@ -20,6 +21,24 @@ export interface Peer {
 }
 
 export type Handler = (args: unknown) => Promise<unknown>;
+
+/** A worker's channel to its primary (`process.send`, which exists only in a forked process). */
+export function primaryPeer(): Peer {
+  return {
+    send: (message, callback) => (process.send ? process.send(message, undefined, {}, callback) : callback(new Error('no IPC channel'))),
+    on: (event, listener) => process.on(event, listener),
+    off: (event, listener) => process.off(event, listener),
+  };
+}
+
+/** The primary's channel to one worker. */
+export function workerPeer(worker: Worker): Peer {
+  return {
+    send: (message, callback) => worker.send(message, callback),
+    on: (event, listener) => worker.on(event, listener),
+    off: (event, listener) => worker.off(event, listener),
+  };
+}
 
 /**
  * Sends one message. A closed channel is reported to `onError` (default:

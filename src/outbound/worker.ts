@@ -3,7 +3,7 @@ import { ConfigError } from '../config/errors';
 import { createLogger } from '../log/logger';
 import { createRegistry } from '../metrics/server';
 import { startBufferCollector } from './buffer-collector';
-import { isWorkerMessage, post, Rpc } from './ipc';
+import { isWorkerMessage, post, primaryPeer, Rpc } from './ipc';
 import { startOutboundProxy } from './server';
 import type { OutboundSettings } from './settings';
 import { tokensFromPrimary } from './worker-tokens';
@@ -20,7 +20,8 @@ export async function runWorker(settings: OutboundSettings): Promise<number> {
   const id = cluster.worker?.id;
   const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy', worker: id } });
   const registry = createRegistry();
-  const rpc = new Rpc(process as never, { metrics: async () => registry.getMetricsAsJSON() });
+  const primary = primaryPeer();
+  const rpc = new Rpc(primary, { metrics: async () => registry.getMetricsAsJSON() });
   const collector = startBufferCollector();
   let proxy;
   try {
@@ -28,11 +29,11 @@ export async function runWorker(settings: OutboundSettings): Promise<number> {
   } catch (err) {
     collector.stop();
     const config = err instanceof ConfigError;
-    post(process as never, { ig: 'failed', setting: config ? err.setting : undefined, problem: config ? err.problem : (err as Error).message }, () => undefined);
+    post(primary, { ig: 'failed', setting: config ? err.setting : undefined, problem: config ? err.problem : (err as Error).message }, () => undefined);
     process.disconnect?.();
     return config ? 2 : 1;
   }
-  post(process as never, { ig: 'ready', address: proxy.address });
+  post(primary, { ig: 'ready', address: proxy.address });
   logger.debug('worker listening', { pid: process.pid });
 
   const reason = await new Promise<string>((resolve) => {

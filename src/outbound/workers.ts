@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 import { ConfigError } from '../config/errors';
 import type { Logger } from '../log/logger';
-import { isWorkerMessage, post, Rpc } from './ipc';
+import { isWorkerMessage, post, Rpc, workerPeer } from './ipc';
 import type { OutboundSettings } from './settings';
 import type { StsTokens } from './tokens';
 import { tokenHandler } from './worker-tokens';
@@ -47,7 +47,7 @@ export async function startWorkers(settings: OutboundSettings, deps: { tokens: S
 
   const fork = (): Promise<AddressInfo> => {
     const worker = cluster.fork();
-    live.set(worker, new Rpc(worker as never, handlers));
+    live.set(worker, new Rpc(workerPeer(worker), handlers));
     return new Promise<AddressInfo>((resolve, reject) => {
       worker.on('message', (m: unknown) => {
         if (!isWorkerMessage(m)) return;
@@ -85,7 +85,7 @@ export async function startWorkers(settings: OutboundSettings, deps: { tokens: S
             clearTimeout(timer);
             resolve();
           });
-          post(worker as never, { ig: 'drain' });
+          post(workerPeer(worker), { ig: 'drain' });
         }),
     );
     await Promise.all(exits);
