@@ -16,12 +16,15 @@ const BURST_BYTES = 128 * 1024;
  * socket reads). Backpressure is judged when the burst is flushed: the
  * upstream response is paused when the client socket did not take
  * everything (judging each corked write would pause and resume every
- * response larger than the socket's 16 KiB high-water mark).
+ * response larger than the socket's 16 KiB high-water mark). When the chunk
+ * that opens a burst completes a Content-Length body, no flush is scheduled:
+ * `end()`, a tick later, writes the lot.
  *
  * Cheaper than `pipe` too: two listeners on the source instead of pipe's
  * seven on both streams, which a proxy sets up per response.
  */
 export function relayBody(from: IncomingMessage, to: ServerResponse): void {
+  /** Bytes written since the cork; -1 = not corked. */
   let burst = -1;
   const resume = () => from.resume();
   const flush = () => {
@@ -33,11 +36,14 @@ export function relayBody(from: IncomingMessage, to: ServerResponse): void {
       to.once('drain', resume);
     }
   };
+  /** Body bytes still to come when the upstream sent a Content-Length; NaN otherwise. */
+  let left = Number(from.headers['content-length'] ?? NaN);
   from.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
     if (burst < 0) {
       burst = 0;
       to.cork();
-      setImmediate(flush);
+      if (left !== 0) setImmediate(flush);
     }
     to.write(chunk);
     burst += chunk.length;
