@@ -130,10 +130,10 @@ function toMs(value: string, unit: string): number {
   return Number(value) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit];
 }
 
-function wrk(url: string, connections: number, script?: string, pids: number[] = []): WrkResult {
+function wrk(url: string, connections: number, script?: string, pids: number[] = [], seconds = SECONDS): WrkResult {
   const cpuBefore = pids.reduce((n, pid) => n + cpuMs(pid), 0);
-  const args = ['-t', '2', '-c', String(connections), '-d', `${SECONDS}s`, '--latency', ...(script ? ['-s', script] : []), url];
-  const out = spawnSync('wrk', args, { encoding: 'utf8', timeout: (SECONDS + 30) * 1000 });
+  const args = ['-t', '2', '-c', String(connections), '-d', `${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  const out = spawnSync('wrk', args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr || out.error?.message}`);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out.stdout);
   const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out.stdout);
@@ -304,6 +304,8 @@ async function main(): Promise<void> {
       const warm = await fetch(`http://${t.host}/?bytes=1`);
       if (warm.status !== 200) throw new Error(`${t.name} (${t.host}) warm-up answered ${warm.status}`);
     }
+    // Warm-up (not recorded): V8 compiles the Node targets' hot paths during the first seconds of load.
+    for (const t of targets) for (const bytes of BODIES) wrk(`http://${t.host}/?bytes=${bytes}`, 64, undefined, [], 2);
     const NAMES = targets.map((t) => t.name);
     const [I, IA, G, N, NA] = [1, 2, 3, 4, 5];
 
