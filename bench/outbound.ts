@@ -315,7 +315,7 @@ async function main(): Promise<void> {
     const fixed: (string | number)[][] = [];
     const verdicts: string[] = [];
     const verdict = (what: string, value: number, target: number, atLeast: boolean, unit = '×') =>
-      verdicts.push(`${what}: ${value.toFixed(2)}${unit} (target ${atLeast ? '≥' : '≤'} ${target.toFixed(2)}${unit}) ${(atLeast ? value >= target : value <= target) ? 'MET' : `MISSED by ${Math.abs(value - target).toFixed(2)}${unit}`}`);
+      verdicts.push(`${what}: ${value.toFixed(3)}${unit} (target ${atLeast ? '≥' : '≤'} ${target.toFixed(2)}${unit}) ${(atLeast ? value >= target : value <= target) ? 'MET' : `MISSED by ${Math.abs(value - target).toFixed(3)}${unit}`}`);
     for (const bytes of BODIES) {
       const label = `${bytes / 1024} KiB`;
       const r = interleaved(targets, `/?bytes=${bytes}`, 64);
