@@ -1,6 +1,4 @@
 import cluster from 'node:cluster';
-import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { Command } from '../cli/command';
 import { untilSignal } from '../cli/lifecycle';
 import { formatListenAddress } from '../config/address';
@@ -13,7 +11,7 @@ import { startOutboundProxy } from './server';
 import { loadSettings } from './settings';
 import { createStsTokenSource } from './tokens';
 import { runWorker } from './worker';
-import { startWorkers } from './workers';
+import { startWorkers, type WorkerPool } from './workers';
 
 /**
  * `imagegate outbound-proxy`: the drop-in for aws-outbound-jwt-proxy. Reads
@@ -37,7 +35,7 @@ export const outboundProxyCommand: Command = {
     const registry = createRegistry();
     const tokens = createStsTokenSource(settings, { registry });
     const collector = settings.workers === 1 ? startBufferCollector() : undefined;
-    const proxy: { address: AddressInfo; metrics: Pick<Registry, 'metrics' | 'contentType'>; close(graceMs: number): Promise<void> } = await (
+    const proxy: WorkerPool = await (
       settings.workers === 1
         ? startOutboundProxy(settings, { tokens: tokens.get, registry, logger }).then((p) => ({ ...p, metrics: registry }))
         : startWorkers(settings, { tokens, registry, logger })

@@ -17,7 +17,7 @@ const EXIT_MARGIN_MS = 5000;
 
 type Metrics = MetricObjectWithValues<MetricValue<string>>[];
 
-/** The running workers, as the command sees them. */
+/** The running workers as the command sees them (the one-process proxy is shaped alike: its registry, its close). */
 export interface WorkerPool {
   /** The shared listen address (the real port when 0 was asked for). */
   address: AddressInfo;
