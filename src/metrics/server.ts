@@ -10,7 +10,8 @@ export interface MetricsServerOptions {
   listen: ListenAddress;
   /** Path of the Prometheus endpoint. Default `/metrics`. */
   path?: string;
-  registry: Registry;
+  /** What `/metrics` serves: a registry, or anything that renders like one (the outbound proxy's aggregate of its workers). */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
   /** Extra probes such as `/healthz` and `/readyz`: 200 `ok` when true, 503 otherwise. */
   probes?: Record<string, Probe>;
   /** Options for the listener (timeouts' checking interval…), and a hook run on it before it listens (connection limits). */

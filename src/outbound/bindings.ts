@@ -32,6 +32,7 @@ export const bindings: Binding[] = [
   { flag: 'token-tag', env: 'TOKEN_TAGS', path: 'tokenTags', type: 'list', help: 'key=value STS request tags (claims under request_tags)' },
   { flag: 'upstream-ca-file', env: 'UPSTREAM_CA_FILE', path: 'upstreamCaFile', help: 'PEM bundle trusted for upstream TLS, besides the system roots' },
   { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', path: 'shutdownGrace', help: 'time in-flight requests get to finish on SIGTERM' },
+  { flag: 'workers', env: 'WORKERS', path: 'workers', help: 'proxy processes sharing the listen port, 1-64 or "auto" = one per available core' },
 ];
 
 /** Built-in defaults, written as a user would write them (the one place: `--help` shows them from here). */
@@ -59,6 +60,7 @@ export const defaults = {
   tokenTags: [] as string[],
   upstreamCaFile: '',
   shutdownGrace: '10s',
+  workers: '1',
 };
 
 /** How a setting is named in a message: the flag, or the variable when only that was given. */

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Command } from '../cli/command';
 import { untilSignal } from '../cli/lifecycle';
 import { formatListenAddress } from '../config/address';
@@ -5,13 +6,19 @@ import { ConfigError } from '../config/errors';
 import { createLogger } from '../log/logger';
 import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
 import { startBufferCollector } from './buffer-collector';
+import { Router } from './route';
 import { startOutboundProxy } from './server';
 import { loadSettings, outboundFlags } from './settings';
 import { createStsTokenSource } from './tokens';
+import { runWorker } from './worker';
+import { startWorkers, type WorkerPool } from './workers';
 
 /**
  * `imagegate outbound-proxy`: the drop-in for aws-outbound-jwt-proxy. Reads
  * the same flags and variables, serves until SIGTERM/SIGINT, then drains.
+ * With WORKERS > 1 this process is the primary (tokens, metrics, probes) and
+ * the data path runs in that many forked workers (./workers.ts); a forked
+ * worker runs this same command and lands in ./worker.ts.
  */
 export const outboundProxyCommand: Command = {
   name: 'outbound-proxy',
@@ -24,15 +31,21 @@ export const outboundProxyCommand: Command = {
       return 0;
     }
     const { settings } = loaded;
-    const collector = startBufferCollector();
+    if (cluster.isWorker) return runWorker(settings);
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
     const registry = createRegistry();
     const tokens = createStsTokenSource(settings, { registry });
-    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger }).catch(async (err: unknown) => {
+    const collector = settings.workers === 1 ? startBufferCollector() : undefined;
+    const proxy: WorkerPool = await (
+      settings.workers === 1
+        ? startOutboundProxy(settings, { tokens: tokens.get, registry, logger }).then((p) => ({ ...p, metrics: registry }))
+        : startWorkers(settings, { tokens, registry, logger })
+    ).catch(async (err: unknown) => {
+      collector?.stop();
       await tokens.close();
       throw err;
     });
-    const fixed = proxy.router.fixedAudiences();
+    const fixed = new Router(settings).fixedAudiences();
     if (fixed) tokens.get(fixed).catch((err: Error) => logger.warn('first token not available yet', { audiences: fixed, error: err.message }));
     let metrics: RunningServer | undefined;
     try {
@@ -40,7 +53,7 @@ export const outboundProxyCommand: Command = {
         ? await startMetricsServer({
             listen: settings.metrics.listen,
             path: settings.metrics.path,
-            registry,
+            registry: proxy.metrics,
             probes: {
               '/healthz': () => true,
               '/readyz': async () => (fixed ? (await tokens.probe(fixed), true) : true),
@@ -56,6 +69,7 @@ export const outboundProxyCommand: Command = {
       listen: formatListenAddress({ host: proxy.address.address, port: proxy.address.port }),
       upstream: settings.upstreamHost?.authority ?? `header ${settings.hostHeader}`,
       metrics: metrics ? formatListenAddress({ host: metrics.address.address, port: metrics.address.port }) : 'disabled',
+      workers: settings.workers,
     });
 
     const signal = await untilSignal();
@@ -63,7 +77,7 @@ export const outboundProxyCommand: Command = {
     await proxy.close(settings.shutdownGraceMs);
     await metrics?.close();
     await tokens.close();
-    collector.stop();
+    collector?.stop();
     logger.info('stopped');
     return 0;
   },

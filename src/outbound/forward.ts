@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger';
 import type { Secret } from '../log/secret';
+import { relayBody } from './body';
 import { OutboundError, toOutboundError } from './errors';
 import { downstreamHeaders, upstreamHeaders, type InjectOptions } from './headers';
 import type { OutboundMetrics } from './metrics';
@@ -56,8 +57,9 @@ export function requestPath(req: IncomingMessage): string {
 
 /**
  * The HTTP request handler: forwards the request with the token, streaming the
- * body both ways with pipe backpressure, never buffered whole (`pipe`, not
- * `pipeline`, whose per-request AbortController costs a DOMException each).
+ * body both ways with backpressure, never buffered whole (the request body
+ * with `pipe`, the response body with ./body.ts; not `pipeline`, whose
+ * per-request AbortController costs a DOMException each).
  * The proxy answers itself only before the upstream's headers arrive; after
  * that an upstream failure cuts the client connection.
  */
@@ -97,7 +99,7 @@ function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, r
     observe('ok');
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes.rawHeaders));
     upRes.once('error', () => res.destroy());
-    upRes.pipe(res);
+    relayBody(upRes, res);
   });
   upReq.on('error', (err) => {
     clearTimeout(headerTimer);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { listenAddress, type ListenAddress } from '../config/address';
 import { duration } from '../config/duration';
@@ -36,8 +37,15 @@ export interface OutboundSettings {
   tokenTags: Record<string, string>;
   upstreamCaFile?: string;
   shutdownGraceMs: number;
+  /**
+   * Proxy processes (node:cluster workers) sharing the listen port; 1 = the
+   * proxy runs in this process (default). `auto` = os.availableParallelism().
+   */
+  workers: number;
 }
 
+/** Upper bound of WORKERS (also caps `auto`). */
+const MAX_WORKERS = 64;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const oneOf = (values: string[], fold: (s: string) => string) =>
   z.string().transform((v, ctx) => {
@@ -91,6 +99,13 @@ const schema = z.object({
   tokenTags: pairs('key=value'),
   upstreamCaFile: z.string(),
   shutdownGrace: duration(),
+  workers: z.string().transform((v, ctx) => {
+    const text = v.trim().toLowerCase();
+    if (text === 'auto') return Math.min(MAX_WORKERS, availableParallelism());
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(n >= 1 && n <= MAX_WORKERS)) ctx.addIssue({ code: 'custom', message: `must be 1–${MAX_WORKERS} or "auto", not "${v}"` });
+    return n;
+  }),
 });
 
 type Raw = z.output<typeof schema>;
@@ -178,6 +193,7 @@ function crossCheck(raw: Raw, fail: (path: string, problem: string, like?: strin
     tokenTags,
     upstreamCaFile: raw.upstreamCaFile || undefined,
     shutdownGraceMs: raw.shutdownGrace,
+    workers: raw.workers,
   };
 }
 

@@ -1,12 +1,15 @@
 import type { Registry } from 'prom-client';
 import type { AwsOptions } from '../credentials/aws-clients';
 import { createCredentialServices } from '../credentials/services';
+import type { MintedJwt } from '../credentials/web-identity-tokens';
 import type { OutboundSettings } from './settings';
 import type { TokenSource } from './token-source';
 
 /** The proxy's token source and its lifecycle. */
 export interface StsTokens {
   get: TokenSource;
+  /** As `get`, with the token's expiry: what the primary hands to its workers (src/outbound/worker-tokens.ts). */
+  minted(audiences: readonly string[]): Promise<MintedJwt>;
   /**
    * As `get`, but a key held back after a failed mint (no valid token, inside
    * its backoff period) is minted now: for the readiness probe, whose rate the
@@ -36,8 +39,8 @@ export interface StsTokenDeps {
 export function createStsTokenSource(settings: OutboundSettings, deps: StsTokenDeps): StsTokens {
   const creds = createCredentialServices({ aws: deps.aws, metrics: deps.registry });
   const tags = Object.keys(settings.tokenTags).length > 0 ? settings.tokenTags : undefined;
-  const get: TokenSource = async (audiences) => {
-    const minted = await creds.jwts.get({
+  const minted = (audiences: readonly string[]) =>
+    creds.jwts.get({
       audiences: [...audiences],
       algorithm: settings.tokenSigningAlgorithm,
       durationSeconds: settings.tokenDurationSeconds,
@@ -45,10 +48,10 @@ export function createStsTokenSource(settings: OutboundSettings, deps: StsTokenD
       tags,
       tagsSetting: 'TOKEN_TAGS',
     });
-    return minted.token;
-  };
+  const get: TokenSource = async (audiences) => (await minted(audiences)).token;
   return {
     get,
+    minted,
     probe: (audiences) => creds.cache.retryNow(() => get(audiences)),
     close: async () => creds.close(),
   };

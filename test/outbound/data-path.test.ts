@@ -134,4 +134,34 @@ describe('outbound: data path (slow uploads, pipelining, keep-alive, Expect, HEA
       silent.close();
     }
   });
+  it('a response streamed in pieces reaches the client piece by piece (the corked relay never holds a piece back)', async () => {
+    // The upstream sends its second piece only once the client has the first: a relay that held a piece until
+    // more data or the end arrived would never finish.
+    let gotFirst!: () => void;
+    const clientHasFirst = new Promise<void>((resolve) => (gotFirst = resolve));
+    const upstream = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first,');
+      void clientHasFirst.then(() => res.end('second'));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { port } = await fx.proxy({ UPSTREAM_HOST: `127.0.0.1:${(upstream.address() as net.AddressInfo).port}` });
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/stream', agent: false }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (t: string) => {
+            text += t;
+            if (text === 'first,') gotFirst();
+          });
+          res.on('end', () => resolve(text));
+        });
+        req.setTimeout(5000, () => req.destroy(new Error('the first piece never arrived')));
+        req.on('error', reject);
+      });
+      assert.equal(body, 'first,second');
+    } finally {
+      upstream.close();
+    }
+  });
 });

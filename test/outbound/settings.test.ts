@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { loadSettings, type OutboundSettings } from '../../src/outbound/settings';
 import { runCli } from './support/proxy-process';
 
@@ -27,6 +28,12 @@ describe('outbound: settings (names and defaults of aws-outbound-jwt-proxy)', ()
     assert.equal(s.authHeader, 'authorization');
     assert.equal(s.authScheme, 'Bearer');
     assert.equal(s.shutdownGraceMs, 10_000);
+    assert.equal(s.workers, 1, 'one process, as aws-outbound-jwt-proxy');
+  });
+
+  it('WORKERS=auto is one worker per available core', () => {
+    assert.equal(load([], { ...PINNED, WORKERS: 'auto' }).workers, availableParallelism());
+    assert.equal(load(['--workers', 'AUTO'], PINNED).workers, availableParallelism());
   });
 
   // [variable, flag, value, what the settings then hold]
@@ -52,6 +59,7 @@ describe('outbound: settings (names and defaults of aws-outbound-jwt-proxy)', ()
     ['TOKEN_TAGS', 'token-tag', 'team=payments,env=prod', (s) => s.tokenTags, { team: 'payments', env: 'prod' }],
     ['UPSTREAM_CA_FILE', 'upstream-ca-file', '/etc/ssl/ca.pem', (s) => s.upstreamCaFile, '/etc/ssl/ca.pem'],
     ['SHUTDOWN_GRACE', 'shutdown-grace', '3s', (s) => s.shutdownGraceMs, 3000],
+    ['WORKERS', 'workers', '3', (s) => s.workers, 3],
   ];
   for (const [variable, flag, value, pick, expected] of table) {
     it(`${variable} and --${flag}`, () => {
@@ -129,6 +137,10 @@ describe('outbound: invalid settings exit 2 with one line naming the setting (re
     [{ UPSTREAM_CA_FILE: '/nonexistent/ca.pem' }, [], 'UPSTREAM_CA_FILE'],
     [{ TLS_CERT: '/nonexistent/c.pem', TLS_KEY: '/nonexistent/k.pem', LISTEN_ADDR: '127.0.0.1:0', METRICS_ENABLED: 'false' }, [], 'TLS_CERT'],
     [{}, ['--no-such-flag'], '--no-such-flag'],
+    [{ WORKERS: '0' }, [], 'WORKERS'],
+    [{}, ['--workers', 'many'], '--workers'],
+    [{ WORKERS: '65' }, [], 'WORKERS'],
+    [{ WORKERS: '2', LISTEN_ADDR: '203.0.113.1:8080', METRICS_ENABLED: 'false' }, [], 'LISTEN_ADDR'],
   ];
   let results: { status: number | null; stderr: string }[] = [];
 
