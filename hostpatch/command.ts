@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Command } from '../src/cli/command';
 import { untilSignal } from '../src/cli/lifecycle';
-import { listenAddress, type ListenAddress } from '../src/config/address';
+import { nodeListenAddress } from '../src/config/address';
 import { duration } from '../src/config/duration';
 import { loadConfig, type Binding } from '../src/config/load';
 import { ConfigError } from '../src/config/errors';
@@ -40,10 +40,8 @@ const schema = z.object({
   /** status: exit 1 unless the patch is applied (the patcher's readiness probe). */
   requireApplied: z.boolean().default(false),
   nodeName: z.string().optional(),
-  /** With --watch: loopback host:port of /healthz, /readyz (the patch is applied) and /metrics, for the DaemonSet's probes. */
-  metricsListen: listenAddress('127.0.0.1:9465').refine((a: ListenAddress) => a.host !== undefined && /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host), {
-    message: 'must be a loopback address (127.0.0.1:port or [::1]:port)',
-  }),
+  /** With --watch: loopback (or the node's IP, for Prometheus) host:port of /healthz, /readyz (the patch is applied) and /metrics, for the DaemonSet's probes. */
+  metricsListen: nodeListenAddress('127.0.0.1:9465'),
   logLevel: logLevelSetting(),
 }).refine((c) => c.watchdog.timeout >= c.watchdog.interval, { path: ['watchdog', 'timeout'], message: 'must be at least watchdog.interval' })
   .refine((c) => c.watchdog.interval >= 2000, { path: ['watchdog', 'interval'], message: 'must be at least 2s' });
@@ -62,7 +60,7 @@ const bindings: Binding[] = [
   { flag: 'revert-on-exit', env: 'IMAGEGATE_HOSTPATCH_REVERT_ON_EXIT', path: 'revertOnExit', type: 'boolean', help: 'with --watch: revert the node on SIGTERM before exiting (default: leave the patch for a successor; the watchdog reverts it within timeout + interval if none comes)' },
   { flag: 'require-applied', path: 'requireApplied', type: 'boolean', help: 'status: exit 1 unless the patch is applied (readiness probe)' },
   { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
-  { flag: 'metrics-listen', env: 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', path: 'metricsListen', help: 'with --watch: loopback host:port for /healthz, /readyz and /metrics (default 127.0.0.1:9465)' },
+  { flag: 'metrics-listen', env: 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', path: 'metricsListen', help: 'with --watch: loopback or node IP host:port for /healthz, /readyz and /metrics (default 127.0.0.1:9465)' },
   { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error | warn | info | debug (default info)' },
 ];
 

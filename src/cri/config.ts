@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listenAddress, type ListenAddress } from '../config/address';
+import { nodeListenAddress } from '../config/address';
 import { duration } from '../config/duration';
 import { loadConfig, type Binding, type Loaded } from '../config/load';
 import type { Registry } from 'prom-client';
@@ -14,7 +14,6 @@ import { parseDockerHost } from './docker/engine';
 import { parseCriEndpoint } from './forward/endpoint';
 import { parseReference } from './reference';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /**
  * The image service's settings. YAML keys are the field names; each default
@@ -80,10 +79,8 @@ export const imageServiceSchema = z.object({
   pullProgressTimeout: duration('1m'),
   /** How long shutdown waits for in-flight calls. Default 30s. */
   gracePeriod: duration('30s'),
-  /** Loopback address of the Prometheus /metrics listener. Default 127.0.0.1:9464. */
-  metricsListen: listenAddress('127.0.0.1:9464').refine((a: ListenAddress) => a.host !== undefined && LOOPBACK.test(a.host), {
-    message: 'must be a loopback address (127.0.0.1:port or [::1]:port)',
-  }),
+  /** Address of /metrics, /healthz and /readyz: loopback, or the node's own IP for Prometheus (never every interface). Default 127.0.0.1:9464. */
+  metricsListen: nodeListenAddress('127.0.0.1:9464'),
   /** error, warn, info or debug. Default info. */
   logLevel: logLevelSetting(),
   /** json or text. Default json. */
@@ -108,7 +105,7 @@ export const imageServiceBindings: Binding[] = [
   { flag: 'max-concurrent-pulls', env: 'IMAGEGATE_MAX_CONCURRENT_PULLS', path: 'maxConcurrentPulls', type: 'number', help: 'PullImage calls served at once; more get RESOURCE_EXHAUSTED (default 16)' },
   { flag: 'pull-progress-timeout', env: 'IMAGEGATE_PULL_PROGRESS_TIMEOUT', path: 'pullProgressTimeout', help: 'abort a pull without progress for this long (default 1m)' },
   { flag: 'grace-period', env: 'IMAGEGATE_GRACE_PERIOD', path: 'gracePeriod', help: 'time in-flight calls get on shutdown (default 30s)' },
-  { flag: 'metrics-listen', env: 'IMAGEGATE_METRICS_LISTEN', path: 'metricsListen', help: 'loopback host:port for /metrics (default 127.0.0.1:9464)' },
+  { flag: 'metrics-listen', env: 'IMAGEGATE_METRICS_LISTEN', path: 'metricsListen', help: 'loopback or node IP host:port for /metrics, /healthz, /readyz (default 127.0.0.1:9464)' },
   { flag: 'log-level', env: 'IMAGEGATE_LOG_LEVEL', path: 'logLevel', help: 'error, warn, info or debug (default info)' },
   { flag: 'log-format', env: 'IMAGEGATE_LOG_FORMAT', path: 'logFormat', help: 'json or text (default json)' },
 ];
