@@ -28,7 +28,8 @@
  * CPU: utime + stime over the window, as millicores. RSS: VmRSS sampled
  * every 5 s (median and maximum) after a warm-up (the pull phase samples
  * every second: it is bursty). Environment: BENCH_IDLE_WARMUP_S (default
- * 30), BENCH_IDLE_WINDOW_S (default 120), BENCH_IDLE_PULLS (default 20).
+ * 30), BENCH_IDLE_WINDOW_S (default 120), BENCH_IDLE_PULLS (default 20),
+ * BENCH_IDLE_PARTS (default `image-service,patcher`).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -208,7 +209,8 @@ async function patcher(): Promise<ReturnType<typeof measure>> {
 
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error('run `npm run build` first: the figures are for the compiled CLI, as the image runs it');
-  const [svc, pat] = await Promise.all([imageService(), patcher()]);
+  const parts = (process.env.BENCH_IDLE_PARTS ?? 'image-service,patcher').split(',');
+  const [svc, pat] = await Promise.all([imageService(), parts.includes('patcher') ? patcher() : undefined]);
   const row = (name: string, r: Figures) =>
     `| ${name} | ${r.millicores.toFixed(2)} m | ${r.rssMedianMiB.toFixed(1)} MiB | ${r.rssMaxMiB.toFixed(1)} MiB |`;
   process.stdout.write(
@@ -218,7 +220,7 @@ async function main(): Promise<void> {
       '|---|---|---|---|',
       row('image-service (cri, EKS rules), idle', svc.idle),
       row(`image-service (cri, EKS rules), ${PULLS} concurrent pulls`, svc.pulls),
-      row('patcher (applied, --watch), idle', pat),
+      ...(pat ? [row('patcher (applied, --watch), idle', pat)] : []),
       '',
     ].join('\n'),
   );
