@@ -17,8 +17,12 @@
 # builder (the context's, built by npm install for the same architecture) or
 # is rebuilt there when the builder has a compiler; otherwise the facade
 # streams blobs and says so at start-up.
-ARG BUILDER_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
-ARG BASE_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot@sha256:2cd820156cf039c8b54ae2d2a97e424b6729070714de8707a6b79f20d56f6a9a
+#
+# Node.js 24 LTS in both stages (Node 20 reached end of life in April 2026):
+# the builder's node is also the one the credential provider executable is
+# made from, so the two must move together.
+ARG BUILDER_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
+ARG BASE_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a
 
 FROM ${BUILDER_IMAGE} AS build
 WORKDIR /app

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { subcommandsHelp, type Command, type Subcommand } from '../src/cli/command';
 import { untilSignal } from '../src/cli/lifecycle';
-import { listenAddress, type ListenAddress } from '../src/config/address';
+import { nodeListenAddress } from '../src/config/address';
 import { duration } from '../src/config/duration';
 import { commonFlags } from '../src/config/common-flags';
 import { loadConfig, type Binding, type FlagTable } from '../src/config/load';
@@ -43,10 +43,8 @@ const schema = z.object({
   daemonset: z.string().min(1).default('imagegate'),
   /** prepull: time for all the pulls together; within the pod's terminationGracePeriodSeconds. */
   prepullTimeout: duration().default(50_000),
-  /** With --watch: loopback host:port of /healthz, /readyz (the patch is applied) and /metrics, for the DaemonSet's probes. */
-  metricsListen: listenAddress('127.0.0.1:9465').refine((a: ListenAddress) => a.host !== undefined && /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host), {
-    message: 'must be a loopback address (127.0.0.1:port or [::1]:port)',
-  }),
+  /** With --watch: loopback (or the node's IP, for Prometheus) host:port of /healthz, /readyz (the patch is applied) and /metrics, for the DaemonSet's probes. */
+  metricsListen: nodeListenAddress('127.0.0.1:9465'),
   logLevel: logLevelSetting(),
 }).refine((c) => c.watchdog.timeout >= c.watchdog.interval, { path: ['watchdog', 'timeout'], message: 'must be at least watchdog.interval' })
   .refine((c) => c.watchdog.interval >= 2000, { path: ['watchdog', 'interval'], message: 'must be at least 2s' });
@@ -65,7 +63,7 @@ export const bindings: Binding[] = [
   { flag: 'node-name', env: 'NODE_NAME', path: 'nodeName', help: 'node name, for the version lookup and the node label' },
   { flag: 'daemonset', env: 'IMAGEGATE_DAEMONSET', path: 'daemonset', help: "prepull: this pod's DaemonSet, in the service account's namespace" },
   { flag: 'prepull-timeout', env: 'IMAGEGATE_PREPULL_TIMEOUT', path: 'prepullTimeout', help: 'prepull: time for all the pulls together' },
-  commonFlags.metricsListen('metricsListen', 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', { note: 'loopback, with --watch' }),
+  commonFlags.metricsListen('metricsListen', 'IMAGEGATE_HOSTPATCH_METRICS_LISTEN', { note: 'loopback or the node IP, with --watch' }),
   commonFlags.logLevel('logLevel'),
 ];
 

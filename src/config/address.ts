@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** A TCP listen address. `host` is undefined for `:port` (all interfaces). */
@@ -37,4 +38,20 @@ export function listenAddress(): ReturnType<typeof addressSchema>;
 export function listenAddress(defaultValue: string): z.ZodPrefault<ReturnType<typeof addressSchema>>;
 export function listenAddress(defaultValue?: string) {
   return defaultValue === undefined ? addressSchema() : addressSchema().prefault(defaultValue);
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+const WILDCARD = /^(0\.0\.0\.0|::|0:0:0:0:0:0:0:0)$/;
+
+/**
+ * A listen address for a process on a node's network (a hostNetwork pod):
+ * loopback by default, or one specific IP — the node's own, for Prometheus
+ * (`$(NODE_IP):9464`, NODE_IP from the pod's `status.hostIP`). Never all
+ * interfaces (`:port`, `0.0.0.0`, `::`), which would put the endpoint on every
+ * address the node has, public ones included.
+ */
+export function nodeListenAddress(defaultValue: string) {
+  return listenAddress(defaultValue).refine((a: ListenAddress) => a.host !== undefined && (LOOPBACK.test(a.host) || (isIP(a.host) !== 0 && !WILDCARD.test(a.host))), {
+    message: "must be a loopback address (127.0.0.1:port or [::1]:port) or the node's own IP, not every interface",
+  });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listenAddress, type ListenAddress } from '../config/address';
+import { nodeListenAddress } from '../config/address';
 import { duration } from '../config/duration';
 import { commonFlags } from '../config/common-flags';
 import { loadConfig, type Binding, type FlagTable, type Loaded } from '../config/load';
@@ -15,7 +15,6 @@ import { parseDockerHost } from './docker/engine';
 import { parseCriEndpoint } from './forward/endpoint';
 import { parseReference } from './reference';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /**
  * The image service's settings. YAML keys are the field names; each default
@@ -81,10 +80,8 @@ export const imageServiceSchema = z.object({
   pullProgressTimeout: duration('1m'),
   /** How long shutdown waits for in-flight calls. Default 30s. */
   gracePeriod: duration('30s'),
-  /** Loopback address of the Prometheus /metrics listener. Default 127.0.0.1:9464. */
-  metricsListen: listenAddress('127.0.0.1:9464').refine((a: ListenAddress) => a.host !== undefined && LOOPBACK.test(a.host), {
-    message: 'must be a loopback address (127.0.0.1:port or [::1]:port)',
-  }),
+  /** Address of /metrics, /healthz and /readyz: loopback, or the node's own IP for Prometheus (never every interface). Default 127.0.0.1:9464. */
+  metricsListen: nodeListenAddress('127.0.0.1:9464'),
   /** error, warn, info or debug. Default info. */
   logLevel: logLevelSetting(),
   /** json or text. Default json. */
@@ -109,7 +106,7 @@ export const imageServiceBindings: Binding[] = [
   { flag: 'max-concurrent-pulls', env: 'IMAGEGATE_MAX_CONCURRENT_PULLS', path: 'maxConcurrentPulls', type: 'number', help: 'PullImage calls served at once; more get RESOURCE_EXHAUSTED' },
   { flag: 'pull-progress-timeout', env: 'IMAGEGATE_PULL_PROGRESS_TIMEOUT', path: 'pullProgressTimeout', help: 'abort a pull without progress for this long' },
   { flag: 'grace-period', env: 'IMAGEGATE_GRACE_PERIOD', path: 'gracePeriod', help: 'time in-flight calls get on shutdown' },
-  commonFlags.metricsListen('metricsListen', 'IMAGEGATE_METRICS_LISTEN', { note: 'loopback' }),
+  commonFlags.metricsListen('metricsListen', 'IMAGEGATE_METRICS_LISTEN', { note: 'loopback or the node IP' }),
   commonFlags.logLevel('logLevel'),
   commonFlags.logFormat('logFormat'),
 ];

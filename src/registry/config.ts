@@ -1,26 +1,16 @@
 import { z } from 'zod';
 import { listenAddress } from '../config/address';
 import { duration } from '../config/duration';
-
-const secretSource = {
-  /** The value itself in the file (prefer `…File` or `…Env`). */
-  value: z.string().min(1).optional(),
-  /** A file holding the value (trailing newline ignored). */
-  file: z.string().min(1).optional(),
-  /** An environment variable holding the value. */
-  env: z.string().min(1).optional(),
-};
-
-const exactlyOne = (o: Record<string, unknown>) => ['value', 'file', 'env'].filter((k) => o[k] !== undefined).length === 1;
+import { secretSource } from '../config/secret-source';
 
 /** Credentials the facade presents upstream; exactly one kind. Default `{anonymous: {}}`. */
 const upstreamAuth = z
   .strictObject({
     anonymous: z.strictObject({}).optional(),
     /** User name and password: sent as Basic, or traded for a token when the upstream challenges with Bearer. */
-    basic: z.strictObject({ username: z.string().min(1), password: z.strictObject(secretSource).refine(exactlyOne, 'give exactly one of value, file, env') }).optional(),
+    basic: z.strictObject({ username: z.string().min(1), password: secretSource() }).optional(),
     /** A fixed bearer token. */
-    static: z.strictObject({ token: z.strictObject(secretSource).refine(exactlyOne, 'give exactly one of value, file, env') }).optional(),
+    static: z.strictObject({ token: secretSource() }).optional(),
     /** ECR authorization tokens from the shared credential services; `registry` defaults to the upstream URL's host. */
     ecr: z.strictObject({ registry: z.string().optional(), roleArn: z.string().optional() }).optional(),
     /** Google access tokens (user `oauth2accesstoken`) from the metadata server, or from a workload identity federation file; scopes default cloud-platform. */

@@ -46,6 +46,25 @@ export class RegistryError extends Error {
   }
 }
 
+/**
+ * The status an error is answered with for this client: the table's, except
+ * that an upstream failure (UNAVAILABLE naming an upstream) goes to the Docker
+ * Engine (User-Agent `docker/…`) as 424 Failed Dependency — the request
+ * failed because the one it depended on did. Docker's pull prints an error
+ * document's `message` only for a 4xx status (distribution's
+ * `HandleErrorResponse`); for 503 it prints just `received unexpected HTTP
+ * status: 503 Service Unavailable`, hiding why. Every other client keeps the
+ * 503 that proxies in front (nginx `proxy_next_upstream http_503`), retrying
+ * clients and dashboards read as "unavailable"; containerd shows no message
+ * either way (it fails on the bodiless HEAD), so the reason is also logged
+ * with the request id the response carries in `X-Request-Id`.
+ */
+export function statusFor(error: RegistryError, userAgent: string | undefined): number {
+  const upstream = (error.detail as { upstream?: unknown } | undefined)?.upstream;
+  if (error.code === 'UNAVAILABLE' && typeof upstream === 'string' && userAgent?.startsWith('docker/')) return 424;
+  return error.status;
+}
+
 /** True when `code` is one of ours (used to keep an upstream's own error code). */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_STATUS, code);

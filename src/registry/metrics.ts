@@ -5,6 +5,8 @@ import { decisionCounter } from './auth/chain-metrics';
 export class RegistryMetrics {
   /** Client requests by route (`manifest`, `blob`, `tags`, `token`…), method and status. */
   readonly requests: Counter<'route' | 'method' | 'status'>;
+  /** Upstream failures by upstream and reason (`ENOTFOUND`, `ECONNREFUSED`, `timeout`, `tls`, `http_503`…). */
+  readonly upstreamErrors: Counter<'upstream' | 'reason'>;
   /** Time until an upstream's response headers arrive. */
   readonly upstreamLatency: Histogram<'upstream' | 'kind' | 'status'>;
   /** Body bytes relayed from upstreams to clients; `relay` is `splice` (zero-copy) or `stream`. */
@@ -19,6 +21,7 @@ export class RegistryMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     this.requests = new Counter({ name: 'imagegate_registry_requests_total', help: 'Registry facade requests', labelNames: ['route', 'method', 'status'], registers });
+    this.upstreamErrors = new Counter({ name: 'imagegate_registry_upstream_errors_total', help: 'Upstream requests that failed, by upstream and reason', labelNames: ['upstream', 'reason'], registers });
     this.upstreamLatency = new Histogram({
       name: 'imagegate_registry_upstream_seconds',
       help: 'Upstream response time until headers',

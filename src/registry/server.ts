@@ -55,7 +55,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const ecr: BuildEnv['ecr'] = credentials ? (url, options, setting) => fromEcr(credentials, url, options, setting, logger) : undefined;
   const gcp: BuildEnv['gcp'] = credentials ? (options) => fromGcp(credentials, options, logger) : undefined;
   const caches = await createCaches(config.cache, { baseDir: deps.baseDir, logger, registry: deps.registry });
-  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr, gcp, decorate: caches.decorate });
+  const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, logger, cache: config.cache, ecr, gcp, decorate: caches.decorate });
   const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
   const signingKey = config.token.keyFile ? readSigningKey(resolve(deps.baseDir, config.token.keyFile), 'registry.token.keyFile') : undefined;
   const keys = config.token.keys?.map((k, i) => ({ id: k.id, sign: k.sign, key: readTokenKey(resolve(deps.baseDir, k.file), `registry.token.keys[${i}].file`) }));

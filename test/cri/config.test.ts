@@ -43,6 +43,9 @@ describe('image-service configuration', function () {
     ['a socket mode that is not octal', ['--socket-mode', '999'], {}, /^imagegate: --socket-mode: not a file mode/],
     ['a duration that is not one', [], { IMAGEGATE_PULL_PROGRESS_TIMEOUT: 'soon' }, /^imagegate: IMAGEGATE_PULL_PROGRESS_TIMEOUT: not a duration/],
     ['a metrics address off loopback', ['--metrics-listen', '0.0.0.0:9464'], {}, /^imagegate: --metrics-listen: must be a loopback address/],
+    ['a metrics address on every interface (:port)', ['--metrics-listen', ':9464'], {}, /^imagegate: --metrics-listen: must be a loopback address .* or the node's own IP, not every interface/],
+    ['a metrics address on every IPv6 interface', ['--metrics-listen', '[::]:9464'], {}, /^imagegate: --metrics-listen: must be a loopback address/],
+    ['a metrics address that is a name, not the node IP', ['--metrics-listen', 'node.example:9464'], {}, /^imagegate: --metrics-listen: must be a loopback address/],
     ['an unknown backend', ['--backend', 'nope'], {}, /^imagegate: --backend: unknown backend "nope"; one of: docker/],
     ['a Docker host that is not unix:// or tcp://', ['--docker-host', 'http://127.0.0.1:2375'], {}, /^imagegate: --docker-host: use unix:/],
     ['an invalid pinned image', ['--pinned-image', 'Pause:3.10'], {}, /^imagegate: --pinned-image: .*lowercase/],
@@ -52,6 +55,11 @@ describe('image-service configuration', function () {
   ];
   // Where a server would listen if a bad value slipped through validation: never the machine's real socket or port.
   const safe = ['--metrics-listen', '127.0.0.1:0'];
+  it("takes the node's own IP for the metrics listener (Prometheus on a hostNetwork pod), as the metrics component sets it", () => {
+    assert.deepEqual(loadImageServiceConfig([], { IMAGEGATE_METRICS_LISTEN: '10.0.3.17:9464' }).config.metricsListen, { host: '10.0.3.17', port: 9464 });
+    assert.deepEqual(loadImageServiceConfig(['--metrics-listen', '[fd00::17]:9464'], {}).config.metricsListen, { host: 'fd00::17', port: 9464 });
+  });
+
   for (const [what, args, env, expected] of bad) {
     it(`exits 2 with one line naming the setting for ${what}`, async () => {
       const { code, stderr } = await runCli(['image-service', ...safe, ...args], { IMAGEGATE_SOCKET: join(dir, 'never.sock'), ...env }, 15_000);

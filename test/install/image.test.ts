@@ -1,6 +1,6 @@
 /**
- * Builds the Dockerfile with the real Docker Engine on locally made bases
- * (make-bases.sh: no registry is reachable here), then runs the image:
+ * Builds the Dockerfile with the real Docker Engine on locally made Node 24
+ * bases (make-bases.sh: no registry is reachable here), then runs the image:
  * `--version`, the OCI labels and user, and a smoke test — `imagegate
  * image-service` on a socket in a volume, answering ImageFsInfo (through the
  * host's Docker Engine) to `imagegate hostpatch probe` in a second container.
@@ -17,8 +17,8 @@ import { services } from '../../testing/services';
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');
 const TAG = 'imagegate-test/imagegate:ci';
-const BUILDER = 'imagegate-ci/node-builder:local';
-const BASE = 'imagegate-ci/distroless-node:local';
+const BUILDER = 'imagegate-ci/node24-builder:local';
+const BASE = 'imagegate-ci/distroless-node24:local';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 async function docker(args: string[], timeoutMs = 120_000): Promise<string> {
@@ -45,6 +45,14 @@ describe('install: the container image', function () {
 
   it('prints its version', async () => {
     assert.equal((await docker(['run', '--rm', TAG, '--version'])).trim(), `imagegate ${VERSION}`);
+  });
+
+  it('runs on Node.js 24 LTS, and the Dockerfile pins Node 24 bases by digest', async () => {
+    const version = (await docker(['run', '--rm', '--entrypoint', '/nodejs/bin/node', TAG, '--version'])).trim();
+    assert.match(version, /^v24\./);
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^ARG BUILDER_IMAGE=node:24-bookworm-slim@sha256:[0-9a-f]{64}$/m);
+    assert.match(dockerfile, /^ARG BASE_IMAGE=gcr\.io\/distroless\/nodejs24-debian12:nonroot@sha256:[0-9a-f]{64}$/m);
   });
 
   it('runs as 65532 with entrypoint imagegate and the OCI labels', async () => {

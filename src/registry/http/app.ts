@@ -4,6 +4,7 @@ import type { AccessGate } from '../access/gate';
 import type { RegistryMetrics } from '../metrics';
 import type { UpstreamRouter } from '../upstream/router';
 import { errorBoundary, notFound } from './error-boundary';
+import { requestIds } from './request-id';
 import { tokenHandler } from './token-handler';
 import { v2Handler } from './v2-handler';
 
@@ -34,6 +35,7 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', options.trustProxy ?? false);
+  app.use(requestIds());
   app.use(common(options.metrics));
   app.use(closeWhenDraining(options.ready));
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok\n'));

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../log/logger';
-import { RegistryError } from '../errors';
+import { RegistryError, statusFor } from '../errors';
 
 /**
  * The one place errors become HTTP responses: a RegistryError is written as
@@ -23,10 +23,12 @@ export function errorBoundary(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    const error = toRegistryError(err, logger, req.method, req.path);
-    res.status(error.status);
+    const error = toRegistryError(err, logger, req.method, req.path, res.locals.requestId as string | undefined);
+    res.status(statusFor(error, req.get('user-agent')));
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-    const body = JSON.stringify({ errors: [{ code: error.code, message: error.message, detail: error.detail ?? null }] });
+    const requestId = res.locals.requestId as string | undefined;
+    const detail = requestId && isPlainObject(error.detail) ? { ...error.detail, requestId } : (error.detail ?? null);
+    const body = JSON.stringify({ errors: [{ code: error.code, message: error.message, detail }] });
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.setHeader('content-length', Buffer.byteLength(body));
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -38,7 +40,7 @@ export const notFound: RequestHandler = (_req, _res, next) => {
   next(new RegistryError('NAME_UNKNOWN', 'not found'));
 };
 
-function toRegistryError(err: unknown, logger: Logger, method: string, path: string): RegistryError {
+function toRegistryError(err: unknown, logger: Logger, method: string, path: string, requestId: string | undefined): RegistryError {
   if (err instanceof RegistryError) return err;
   const type = (err as { type?: unknown })?.type;
   const status = (err as { status?: unknown })?.status;
@@ -46,8 +48,12 @@ function toRegistryError(err: unknown, logger: Logger, method: string, path: str
   if (type === 'parameters.too.many') return new RegistryError('SIZE_INVALID', 'too many form fields');
   if (type === 'request.size.invalid') return new RegistryError('SIZE_INVALID', 'request body shorter or longer than its Content-Length');
   if (typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500) return new RegistryError('UNSUPPORTED', 'unreadable request body');
-  logger.error('request failed', { method, path: path.slice(0, 300), error: (err as Error)?.message, stack: (err as Error)?.stack });
+  logger.error('request failed', { method, path: path.slice(0, 300), requestId, error: (err as Error)?.message, stack: (err as Error)?.stack });
   return new RegistryError('UNKNOWN', 'internal error');
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const GONE = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../../config/errors';
+import type { Logger } from '../../log/logger';
 import { Secret } from '../../log/secret';
 import type { UpstreamAuthConfig, UpstreamConfig } from '../config';
 import { readCertificates, readSettingFile } from '../files';
@@ -19,6 +20,8 @@ export interface BuildEnv {
   /** Folder relative file paths are resolved against. */
   baseDir: string;
   metrics?: RegistryMetrics;
+  /** Upstream failures are logged here (warn). */
+  logger?: Logger;
   cache: ManifestCacheOptions;
   /** Builds ECR credentials for an upstream (the shared credential services); absent when not available. */
   ecr?: (url: URL, options: EcrUpstreamOptions, setting: string) => UpstreamCredentials;
@@ -49,7 +52,7 @@ export function buildRouter(upstreams: UpstreamConfig[], env: BuildEnv): Upstrea
     const credentials = credentialsFor(u.auth, url, `${path}.auth`, env);
     const auth = new UpstreamAuth({ upstream: u.name, registryUrl: url, credentials, agents, timeoutMs: u.timeout, realmHosts: u.realmHosts });
     const redirectPolicy = new RedirectPolicy({ upstream: u.name, origin: url, allowedHosts: u.redirectHosts, agents, ca });
-    const http = new HttpUpstream({ name: u.name, url, timeoutMs: u.timeout, redirects: u.redirects, auth, agents, redirectPolicy, metrics: env.metrics });
+    const http = new HttpUpstream({ name: u.name, url, timeoutMs: u.timeout, redirects: u.redirects, auth, agents, redirectPolicy, metrics: env.metrics, logger: env.logger });
     const cached = new ManifestCache(http, { ...env.cache, metrics: env.metrics });
     return { prefix: u.prefix, repositoryPrefix: u.repositoryPrefix, upstream: env.decorate ? env.decorate(cached) : cached };
   });

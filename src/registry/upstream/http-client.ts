@@ -11,6 +11,8 @@ export interface SendOptions {
   agents: Agents;
   /** Extra TLS trust (PEM) for https upstreams. */
   ca?: string;
+  /** Name the failure (errno, TLS) to the client: only for a destination the configuration chose. Default false. */
+  reveal?: boolean;
 }
 
 /** One keep-alive agent per scheme, owned by one upstream. */
@@ -30,10 +32,16 @@ export function createAgents(maxSockets = 256, ca?: string): Agents {
 /**
  * Sends one request (no body) and resolves with the response once its
  * headers arrive. A network failure or timeout rejects with UNAVAILABLE naming
- * only the upstream and `timeout` or `unreachable` — never the URL, a header
- * or the errno (which would make the facade a port scanner's oracle). The body is then
- * watched by `watchBody`. (A socket idle timeout would do the same, but it
- * re-arms a timer on every chunk and costs a third of blob throughput.)
+ * the upstream and why (see `failureReason`), never the URL or a header.
+ * The reason reaches the client (`docker pull` prints the message) only when
+ * `options.reveal` says the destination is the configured one — the upstream's
+ * own URL, or a token realm allowed its credentials: its address is the
+ * admin's choice, so `ECONNREFUSED` tells a client nothing it could not learn
+ * from the config. A destination the upstream chose (a blob redirect to
+ * another host) gets only `unreachable` or `timeout`, else the facade would
+ * be a port scanner's oracle. The body is then watched by `watchBody`. (A
+ * socket idle timeout would do the same, but it re-arms a timer on every chunk
+ * and costs a third of blob throughput.)
  */
 export function send(url: URL, options: SendOptions, upstream: string): Promise<http.IncomingMessage> {
   const secure = url.protocol === 'https:';
@@ -44,8 +52,7 @@ export function send(url: URL, options: SendOptions, upstream: string): Promise<
       headers: options.headers,
       agent: secure ? options.agents.https : options.agents.http,
     });
-    const fail = (why: 'timeout' | 'unreachable') =>
-      reject(new RegistryError('UNAVAILABLE', `upstream ${upstream} is unavailable`, { upstream, reason: why }));
+    const fail = (reason: string) => reject(upstreamFailure(upstream, reason, options.reveal === true, options.timeoutMs));
     const timer = setTimeout(() => {
       req.destroy();
       fail('timeout');
@@ -53,8 +60,8 @@ export function send(url: URL, options: SendOptions, upstream: string): Promise<
     req.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (err.code === FORBIDDEN_DESTINATION) {
-        reject(new RegistryError('UNAVAILABLE', `upstream ${upstream} redirected to a destination that is not allowed`, { upstream }));
-      } else fail('unreachable');
+        reject(new RegistryError('UNAVAILABLE', `upstream ${upstream} redirected to a destination that is not allowed`, { upstream, reason: 'forbidden_redirect' }));
+      } else fail(failureReason(err));
     });
     req.once('response', (res) => {
       clearTimeout(timer);
@@ -63,6 +70,42 @@ export function send(url: URL, options: SendOptions, upstream: string): Promise<
     });
     req.end();
   });
+}
+
+/** Network errors named as they are: DNS, refused, reset, no route. Anything else is `unreachable`. */
+const NAMED = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE']);
+const TLS = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|EPROTO$)/;
+
+/**
+ * Why a request to an upstream failed, as a short bounded word (a metric
+ * label): an errno from NAMED, `tls` for a handshake or certificate failure,
+ * `timeout`, else `unreachable`.
+ */
+export function failureReason(err: NodeJS.ErrnoException): string {
+  const code = typeof err.code === 'string' ? err.code : '';
+  if (NAMED.has(code)) return code;
+  if (TLS.test(code) || /certificate|SSL|TLS/i.test(err.message ?? '')) return 'tls';
+  return 'unreachable';
+}
+
+/**
+ * The client's error for an upstream that could not be reached: `upstream
+ * docker-hub unreachable: ENOTFOUND`, `… timed out after 30s`, `… TLS
+ * handshake failed` when `reveal`; `upstream docker-hub is unavailable` with
+ * only `unreachable`/`timeout` in `detail.reason` otherwise (the precise
+ * reason then in `cause`, which is logged but never sent).
+ */
+function upstreamFailure(upstream: string, reason: string, reveal: boolean, timeoutMs: number): RegistryError {
+  if (!reveal) {
+    const coarse = reason === 'timeout' ? 'timeout' : 'unreachable';
+    // The precise reason stays on this side, for the facade's log and metric only.
+    return Object.assign(new RegistryError('UNAVAILABLE', `upstream ${upstream} is unavailable`, { upstream, reason: coarse }), { cause: reason });
+  }
+  const message =
+    reason === 'timeout' ? `upstream ${upstream} timed out after ${timeoutMs / 1000}s`
+    : reason === 'tls' ? `upstream ${upstream} unreachable: TLS handshake failed`
+    : `upstream ${upstream} unreachable: ${reason}`;
+  return new RegistryError('UNAVAILABLE', message, { upstream, reason });
 }
 
 /**

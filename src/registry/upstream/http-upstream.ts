@@ -1,5 +1,7 @@
 import type http from 'node:http';
+import type { Logger } from '../../log/logger';
 import { RegistryError, isErrorCode } from '../errors';
+import { requestId } from '../http/request-id';
 import type { RegistryMetrics } from '../metrics';
 import { type Agents, createAgents, discard, readSmall, send } from './http-client';
 import { RedirectPolicy } from './redirect-policy';
@@ -20,6 +22,8 @@ export interface HttpUpstreamOptions {
   /** Where followed redirects may go. Default: the upstream's origin and public addresses (`RedirectPolicy` without a list). */
   redirectPolicy?: RedirectPolicy;
   metrics?: RegistryMetrics;
+  /** Where upstream failures are reported (warn, with upstream, reason and request id). */
+  logger?: Logger;
 }
 
 /** Response headers relayed to clients; everything else (cookies, server banners) stays behind. */
@@ -39,7 +43,27 @@ export class HttpUpstream implements Upstream {
     this.#policy = options.redirectPolicy ?? new RedirectPolicy({ upstream: options.name, origin: options.url, allowedHosts: [], agents: this.#agents });
   }
 
+  /**
+   * One request upstream. A failure of the upstream itself (unreachable,
+   * timed out, TLS, 5xx, its token service) is logged at warn with the
+   * upstream, reason and request id and counted in
+   * `imagegate_registry_upstream_errors_total{upstream,reason}` before it
+   * reaches the client as UNAVAILABLE.
+   */
   async fetch(request: UpstreamRequest): Promise<UpstreamResponse> {
+    try {
+      return await this.#fetch(request);
+    } catch (err) {
+      const reason = err instanceof RegistryError && err.code === 'UNAVAILABLE' ? (typeof err.cause === 'string' ? err.cause : (err.detail as { reason?: unknown } | undefined)?.reason) : undefined;
+      if (typeof reason === 'string') {
+        this.options.metrics?.upstreamErrors.inc({ upstream: this.name, reason });
+        this.options.logger?.warn('upstream failed', { upstream: this.name, reason, requestId: requestId(), kind: request.kind, repository: request.repository, error: (err as Error).message });
+      }
+      throw err;
+    }
+  }
+
+  async #fetch(request: UpstreamRequest): Promise<UpstreamResponse> {
     const url = this.#url(request);
     const method = request.kind === 'manifest' || request.kind === 'blob' ? request.method : 'GET';
     const headers: Record<string, string> = {};
@@ -76,7 +100,7 @@ export class HttpUpstream implements Upstream {
   async #send(url: URL, method: string, headers: Record<string, string>, scope: string): Promise<{ res: http.IncomingMessage; authorization?: string }> {
     const authorization = await this.options.auth.header(scope);
     const all = authorization ? { ...headers, authorization } : headers;
-    return { res: await send(url, { method, headers: all, timeoutMs: this.options.timeoutMs, agents: this.#agents }, this.name), authorization };
+    return { res: await send(url, { method, headers: all, timeoutMs: this.options.timeoutMs, agents: this.#agents, reveal: true }, this.name), authorization };
   }
 
   /**
@@ -94,12 +118,12 @@ export class HttpUpstream implements Upstream {
       const location = current.headers.location;
       if (!REDIRECTS.includes(status) || !location) return current;
       discard(current);
-      if (hop === MAX_HOPS) throw new RegistryError('UNAVAILABLE', `upstream ${this.name} redirected more than ${MAX_HOPS} times`, { upstream: this.name });
+      if (hop === MAX_HOPS) throw new RegistryError('UNAVAILABLE', `upstream ${this.name} redirected more than ${MAX_HOPS} times`, { upstream: this.name, reason: 'redirect_loop' });
       let next: URL;
       try {
         next = new URL(location, at);
       } catch {
-        throw new RegistryError('UNAVAILABLE', `upstream ${this.name} sent an unusable redirect`, { upstream: this.name });
+        throw new RegistryError('UNAVAILABLE', `upstream ${this.name} sent an unusable redirect`, { upstream: this.name, reason: 'bad_redirect' });
       }
       const target = this.#policy.target(next, at);
       const nextMethod = status === 303 ? 'GET' : method;
@@ -157,7 +181,7 @@ export class HttpUpstream implements Upstream {
       return new RegistryError('TOOMANYREQUESTS', `upstream ${this.name} is rate limiting`, undefined, retry ? { 'retry-after': retry } : { 'retry-after': '60' });
     }
     if (status === 416) return new RegistryError('RANGE_INVALID', 'requested range not satisfiable');
-    if (status >= 500) return new RegistryError('UNAVAILABLE', `upstream ${this.name} is unavailable`, { upstream: this.name, status });
+    if (status >= 500 && status <= 599) return new RegistryError('UNAVAILABLE', `upstream ${this.name} failed: HTTP ${status}`, { upstream: this.name, status, reason: `http_${status}` });
     if (isErrorCode(code) && code !== 'UNAUTHORIZED' && code !== 'DENIED') return new RegistryError(code, message ?? code.toLowerCase());
     if (status === 404) {
       if (request.kind === 'blob') return new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry');

@@ -97,10 +97,10 @@ export class UpstreamAuth {
     try {
       realm = new URL(challenge.params.realm);
     } catch {
-      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unusable token realm`);
+      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unusable token realm`, { upstream, reason: 'token_invalid' });
     }
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
-      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unusable token realm`);
+      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unusable token realm`, { upstream, reason: 'token_invalid' });
     }
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
     realm.searchParams.set('scope', scope);
@@ -110,19 +110,20 @@ export class UpstreamAuth {
       realm.searchParams.set('account', secret.username);
     }
     const started = Date.now();
-    const res = await send(realm, { method: 'GET', headers, timeoutMs: this.options.timeoutMs, agents: this.options.agents }, upstream);
+    // The realm's failure is named to clients only when the realm is one the configuration trusts (see `send`).
+    const res = await send(realm, { method: 'GET', headers, timeoutMs: this.options.timeoutMs, agents: this.options.agents, reveal: this.#realmAllowed(realm) }, upstream);
     const body = await readSmall(res).catch(() => Buffer.alloc(0));
     if (res.statusCode !== 200) {
-      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} refused the facade's credentials`, { upstream, status: res.statusCode });
+      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} refused the facade's credentials`, { upstream, status: res.statusCode, reason: 'token_refused' });
     }
     let doc: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
     try {
       doc = JSON.parse(body.toString('utf8')) as typeof doc;
     } catch {
-      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unreadable token`);
+      throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent an unreadable token`, { upstream, reason: 'token_invalid' });
     }
     const token = doc.token ?? doc.access_token;
-    if (!token) throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent no token`);
+    if (!token) throw new RegistryError('UNAVAILABLE', `upstream ${upstream} sent no token`, { upstream, reason: 'token_invalid' });
     const issuedAt = doc.issued_at ? Date.parse(doc.issued_at) : NaN;
     const from = Number.isFinite(issuedAt) ? Math.min(issuedAt, Date.now()) : started;
     const lifetime = Math.max(60, Number(doc.expires_in) || 60) * 1000;
