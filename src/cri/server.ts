@@ -58,6 +58,7 @@ export class CriServer {
     server: grpc.Server,
     listener: net.Server,
     options: CriServerOptions,
+    private readonly inFlight: InFlightCalls,
   ) {
     this.#server = server;
     this.#listener = listener;
@@ -74,7 +75,9 @@ export class CriServer {
       'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
     });
     const deps = { logger, metrics: options.metrics ?? noRpcMetrics };
-    server.addService(imageServiceDefinition(options.service), imageServiceHandlers(options.service, deps) as unknown as grpc.UntypedServiceImplementation);
+    const inFlight = new InFlightCalls();
+    const definition = imageServiceDefinition(options.service);
+    server.addService(definition, inFlight.track(definition, imageServiceHandlers(options.service, deps) as unknown as grpc.UntypedServiceImplementation));
     const health = new HealthService(['runtime.v1.ImageService']);
     health.addToServer(server);
     // Connections are accepted here, not by grpc-js, so that each one's :authority can be normalised on the way in
@@ -99,7 +102,7 @@ export class CriServer {
     chmodSync(temporary, options.socketMode ?? 0o660);
     renameSync(temporary, options.socket);
     logger.info('image service listening', { socket: options.socket, backend: options.service.backend.name });
-    return new CriServer(options.socket, health, server, listener, options);
+    return new CriServer(options.socket, health, server, listener, options, inFlight);
   }
 
   /** Stops gracefully (see the class comment) and closes the image service. */
@@ -114,9 +117,12 @@ export class CriServer {
         this.#server.forceShutdown();
         resolve();
       }, grace);
+      // grpc-js (on Node 24) may report its injected connections closed while a call still runs: wait for the calls too.
       this.#server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
+        void this.inFlight.idle().then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     });
     rmSync(this.socket, { force: true });
@@ -150,4 +156,50 @@ function answers(path: string): Promise<boolean> {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+/**
+ * The image service's calls that have not answered yet: `stop()` waits for
+ * them, not only for grpc-js's sessions, before it calls the shutdown done.
+ */
+class InFlightCalls {
+  #count = 0;
+  #waiters: (() => void)[] = [];
+
+  /** The handlers, each counted from its start to its answer (or cancellation). */
+  track(definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+    const tracked: grpc.UntypedServiceImplementation = {};
+    for (const [name, handler] of Object.entries(handlers)) {
+      const streaming = definition[name]?.responseStream === true;
+      tracked[name] = ((call: grpc.ServerUnaryCall<unknown, unknown> & NodeJS.EventEmitter, callback?: grpc.sendUnaryData<unknown>) => {
+        const done = this.#start();
+        call.once('cancelled', done);
+        if (streaming) {
+          call.once('finish', done);
+          call.once('error', done);
+          return (handler as (c: unknown) => void)(call);
+        }
+        return (handler as (c: unknown, cb: grpc.sendUnaryData<unknown>) => void)(call, (...args: Parameters<grpc.sendUnaryData<unknown>>) => {
+          done();
+          callback!(...args);
+        });
+      }) as grpc.UntypedHandleCall;
+    }
+    return tracked;
+  }
+
+  /** Resolves once no call is in flight. */
+  idle(): Promise<void> {
+    return this.#count === 0 ? Promise.resolve() : new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #start(): () => void {
+    this.#count++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.#count === 0) for (const w of this.#waiters.splice(0)) w();
+    };
+  }
 }
