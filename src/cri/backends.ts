@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger';
 import type { ImageServiceConfig } from './config';
 import { DockerBackend } from './docker/backend';
 import { parseDockerHost } from './docker/engine';
-import { CriForwardBackend } from './forward/backend';
+import { CriForwardBackend } from './cri/backend';
 import type { ImageBackend } from './image-backend';
 
 /** Creates a backend from the validated configuration. */

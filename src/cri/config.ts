@@ -11,7 +11,7 @@ import { kubeletOnly, type PullCredentials } from '../credentials/pull-credentia
 import { logFormatSetting, logLevelSetting, type Logger } from '../log/logger';
 import { backendNames } from './backends';
 import { parseDockerHost } from './docker/engine';
-import { parseCriEndpoint } from './forward/endpoint';
+import { parseCriEndpoint } from './cri/endpoint';
 import { parseReference } from './reference';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;

@@ -36,7 +36,7 @@ export interface ImageStatusResult {
 
 /**
  * Where images live: Docker Engine (src/cri/docker) or a runtime's own CRI
- * image service (src/cri/forward). The gRPC layer and the ImageService class
+ * image service (src/cri/cri). The gRPC layer and the ImageService class
  * never know which.
  *
  * Errors: throw a CriError (src/cri/errors.ts) to choose the gRPC status;

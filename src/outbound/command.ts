@@ -27,7 +27,7 @@ export const outboundProxyCommand: Command = {
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
     const registry = createRegistry();
     const tokens = createStsTokenSource(settings, { registry });
-    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger }).catch(async (err: unknown) => {
+    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, metricsRegistry: registry, logger }).catch(async (err: unknown) => {
       await tokens.close();
       throw err;
     });

@@ -56,7 +56,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   const gcp: BuildEnv['gcp'] = credentials ? (options) => fromGcp(credentials, options, logger) : undefined;
   const caches = await createCaches(config.cache, { baseDir: deps.baseDir, logger, registry: deps.registry });
   const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, cache: config.cache, ecr, gcp, decorate: caches.decorate });
-  const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
+  const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { metricsRegistry: deps.registry } }));
   const signingKey = config.token.keyFile ? readSigningKey(resolve(deps.baseDir, config.token.keyFile), 'registry.token.keyFile') : undefined;
   const keys = config.token.keys?.map((k, i) => ({ id: k.id, sign: k.sign, key: readTokenKey(resolve(deps.baseDir, k.file), `registry.token.keys[${i}].file`) }));
   if (keys?.find((k) => k.sign && k.key.type !== 'private')) throw new ConfigError('registry.token.keys', 'the key with sign: true must be a private key');
