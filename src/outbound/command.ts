@@ -25,9 +25,9 @@ export const outboundProxyCommand: Command = {
     const { settings } = loaded;
     const collector = startBufferCollector();
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
-    const registry = createRegistry();
-    const tokens = createStsTokenSource(settings, { registry });
-    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, metricsRegistry: registry, logger }).catch(async (err: unknown) => {
+    const metricsRegistry = createRegistry();
+    const tokens = createStsTokenSource(settings, { registry: metricsRegistry });
+    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, metricsRegistry, logger }).catch(async (err: unknown) => {
       await tokens.close();
       throw err;
     });
@@ -39,7 +39,7 @@ export const outboundProxyCommand: Command = {
         ? await startMetricsServer({
             listen: settings.metrics.listen,
             path: settings.metrics.path,
-            registry,
+            registry: metricsRegistry,
             probes: {
               '/healthz': () => true,
               '/readyz': async () => (fixed ? (await tokens.probe(fixed), true) : true),

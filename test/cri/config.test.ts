@@ -43,7 +43,7 @@ describe('image-service configuration', function () {
     ['a socket mode that is not octal', ['--socket-mode', '999'], {}, /^imagegate: --socket-mode: not a file mode/],
     ['a duration that is not one', [], { IMAGEGATE_PULL_PROGRESS_TIMEOUT: 'soon' }, /^imagegate: IMAGEGATE_PULL_PROGRESS_TIMEOUT: not a duration/],
     ['a metrics address off loopback', ['--metrics-listen', '0.0.0.0:9464'], {}, /^imagegate: --metrics-listen: must be a loopback address/],
-    ['an unknown backend', ['--backend', 'nope'], {}, /^imagegate: --backend: unknown backend "nope"; one of: docker/],
+    ['an unknown backend', ['--backend', 'nope'], {}, /^imagegate: --backend: unknown backend "nope" \(known: docker, cri\)/],
     ['a Docker host that is not unix:// or tcp://', ['--docker-host', 'http://127.0.0.1:2375'], {}, /^imagegate: --docker-host: use unix:/],
     ['an invalid pinned image', ['--pinned-image', 'Pause:3.10'], {}, /^imagegate: --pinned-image: .*lowercase/],
     ['a relative socket path', [], { IMAGEGATE_SOCKET: 'imagegate.sock' }, /^imagegate: IMAGEGATE_SOCKET: must be an absolute path/],

@@ -5,7 +5,7 @@ import { ecrProvider } from './ecr';
 import { gcpAccessTokenProvider } from './gcp-access-token';
 import { gcpIdTokenProvider } from './gcp-id-token';
 import { kubeletProvider } from './kubelet';
-import { staticProvider } from './static';
+import { dockerConfigFileProvider } from './static';
 import { stsJwtProvider } from './sts-jwt';
 
 /** An empty set of credential provider factories (`unknown provider "x" (known: …)` names what is registered). */
@@ -17,7 +17,7 @@ export function providerFactories(): ProviderFactories {
 export const builtinProviderFactories: ProviderFactories = providerFactories()
   .register(ecrProvider)
   .register(stsJwtProvider)
-  .register(staticProvider)
+  .register(dockerConfigFileProvider)
   .register(kubeletProvider)
   .register(gcpAccessTokenProvider)
   .register(gcpIdTokenProvider)

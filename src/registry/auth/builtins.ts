@@ -6,7 +6,7 @@ import { jwtAuthenticator } from './authenticators/jwt';
 import { ldapAuthenticator } from './authenticators/ldap';
 import { moduleAuthenticator } from './authenticators/module';
 import { introspectionAuthenticator } from './authenticators/oauth2-introspection';
-import { staticAuthenticator } from './authenticators/static';
+import { listedUsersAuthenticator } from './authenticators/static';
 import { webhookAuthenticator } from './authenticators/webhook';
 
 /** An empty set of authenticator factories, for a chain of the caller's own types. */
@@ -23,6 +23,6 @@ export function builtinAuthenticatorFactories(): AuthenticatorFactories {
     .register(ldapAuthenticator)
     .register(moduleAuthenticator)
     .register(introspectionAuthenticator)
-    .register(staticAuthenticator)
+    .register(listedUsersAuthenticator)
     .register(webhookAuthenticator);
 }

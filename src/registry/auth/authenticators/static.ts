@@ -23,11 +23,11 @@ const schema = z.strictObject({
  * `static`: users listed in the config, each with a bcrypt hash or a plain
  * password. Unknown user → abstain; wrong password → deny; bearer → abstain.
  */
-export const staticAuthenticator: AuthenticatorFactory<Params> = { name: 'static', params: schema, create: createStatic };
+export const listedUsersAuthenticator: AuthenticatorFactory<Params> = { name: 'static', params: schema, create: createListedUsers };
 
 type Params = z.output<typeof schema>;
 
-function createStatic(o: Params, env: AuthenticatorEnv) {
+function createListedUsers(o: Params, env: AuthenticatorEnv) {
   const users = new Map(o.users.map((u) => [u.username, u]));
   if (users.size !== o.users.length) {
     const dup = o.users.findIndex((u, i) => o.users.findIndex((v) => v.username === u.username) !== i);
