@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { call, imageServiceClient } from '../src/cri/client/connect';
-import { CriForwardBackend } from '../src/cri/forward/backend';
+import { CriForwardBackend } from '../src/cri/cri/backend';
 import { ImageService } from '../src/cri/image-service';
 import { CriServer } from '../src/cri/server';
 import { services, testImages } from '../testing/services';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerBackend } from '../src/cri/docker/backend';
 import { parseDockerHost } from '../src/cri/docker/engine';
-import { CriForwardBackend } from '../src/cri/forward/backend';
+import { CriForwardBackend } from '../src/cri/cri/backend';
 import type { ImageBackend } from '../src/cri/image-backend';
 import { ImageService } from '../src/cri/image-service';
 import { CriServer } from '../src/cri/server';

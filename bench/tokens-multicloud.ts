@@ -101,7 +101,7 @@ export async function awsIamRows(logins: number): Promise<Row[]> {
   try {
     // 10 distinct presigned requests: 10 lifetimes (one node each, as it were).
     const tokens = await Promise.all(Array.from({ length: KEYS }, async (_, i) => (await creds.awsIam.get({ audience, expiresSeconds: 900 - i })).token.reveal()));
-    const auth = await awsIamAuthenticator({ audience, regions: ['eu-west-1'], endpoint: aws.url }, { name: 'aws-iam', logger: silentLogger, baseDir: '.', configPath: 'bench' });
+    const auth = await awsIamAuthenticator.create(awsIamAuthenticator.params.parse({ audience, regions: ['eu-west-1'], endpoint: aws.url }), { name: 'aws-iam', logger: silentLogger, baseDir: '.', configPath: 'bench' });
     aws.reset();
     const ours = await loginRate(logins, 50, async (i) => (await auth.authenticate({ kind: 'basic', username: 'aws-iam', password: new Secret(tokens[i % KEYS]) }, { clientIp: '127.0.0.1' })).kind === 'allow');
     const oursCalls = aws.calls('sts:GetCallerIdentity');

@@ -1,11 +1,11 @@
 import type { Registry } from 'prom-client';
 import { buildPullCredentials } from '../credentials/build';
 import type { CredentialsConfig, RuleConfig } from '../credentials/config';
-import type { CredentialProvider, ProviderFactory } from '../credentials/credential-provider';
+import type { CredentialProvider, ProviderFactories, ProviderFactory } from '../credentials/credential-provider';
 import { AwsIamTokens } from '../credentials/aws-iam-tokens';
 import { EcrTokens } from '../credentials/ecr-tokens';
 import { CredentialError } from '../credentials/errors';
-import { builtinProviders, ProviderRegistry } from '../credentials/providers';
+import { builtinProviderFactories, providerFactories } from '../credentials/providers';
 import type { PullCredentials, PullTarget } from '../credentials/pull-credentials';
 import type { RegistryAuth } from '../credentials/registry-auth';
 import { compileMatch } from '../credentials/rules';
@@ -77,7 +77,7 @@ export class CredentialProviderService {
         this.logger.warn(`credentials.rules[${i}].match.labels: kubelet's credential provider request carries no pod labels; this rule never matches here`);
       }
     });
-    this.node = this.build(builtinProviders, this.services);
+    this.node = this.build(builtinProviderFactories, this.services);
     this.sessions = new WebIdentitySessions(this.aws, this.services.cache, options.settings.serviceAccount.sessionDuration / 1000);
   }
 
@@ -207,26 +207,26 @@ export class CredentialProviderService {
     return role;
   }
 
-  private build(providers: ProviderRegistry, services: CredentialServices): PullCredentials {
+  private build(providers: ProviderFactories, services: CredentialServices): PullCredentials {
     if (!this.config) return { plan: async () => ({ candidates: [{ source: 'kubelet' }] }), close: async () => undefined };
     return buildPullCredentials(this.config, { services, providers, logger: this.logger });
   }
 }
 
 /** The built-in providers, with `ecr` and `sts-jwt` minting as `roleArn` whatever their own `roleArn`. */
-function asRole(roleArn: string): ProviderRegistry {
-  const registry = new ProviderRegistry();
-  for (const name of builtinProviders.names()) {
-    const factory = builtinProviders.get(name)!;
+function asRole(roleArn: string): ProviderFactories {
+  const factories = providerFactories();
+  for (const name of builtinProviderFactories.names()) {
+    const factory = builtinProviderFactories.get(name)!;
     if (!AWS_PROVIDERS.has(name)) {
-      registry.register(factory);
+      factories.register(factory);
       continue;
     }
     const wrapped: ProviderFactory<unknown> = {
       name, params: factory.params,
       create: (params, deps): CredentialProvider => factory.create({ ...(params as object), roleArn }, deps),
     };
-    registry.register(wrapped);
+    factories.register(wrapped);
   }
-  return registry;
+  return factories;
 }

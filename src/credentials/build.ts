@@ -1,14 +1,15 @@
 import { silentLogger, type Logger } from '../log/logger';
 import type { CredentialsConfig } from './config';
-import type { ProviderDeps } from './credential-provider';
-import { builtinProviders, type ProviderRegistry } from './providers';
+import type { ProviderDeps, ProviderFactories } from './credential-provider';
+import { builtinProviderFactories } from './providers';
 import { kubeletOnly, type PullCredentials } from './pull-credentials';
 import { RulePullCredentials, type ActiveRule } from './rule-credentials';
 import { createCredentialServices, type CredentialServices, type CredentialServicesOptions } from './services';
 
 export interface BuildOptions extends CredentialServicesOptions {
   logger?: Logger;
-  providers?: ProviderRegistry;
+  /** Provider factories by name. Default the built-ins. */
+  providers?: ProviderFactories;
   /** Use these shared services instead of creating new ones (they are then not closed with the PullCredentials). */
   services?: CredentialServices;
 }
@@ -32,10 +33,9 @@ export function buildPullCredentials(config: CredentialsConfig, options: BuildOp
         backoffInitialMs: config.cache.backoffInitial, backoffMaxMs: config.cache.backoffMax, ...options.cache,
       },
     });
-  const registry = options.providers ?? builtinProviders;
+  const factories = options.providers ?? builtinProviderFactories;
   const rules: ActiveRule[] = config.rules.map((rule, i) => {
-    const factory = registry.get(rule.provider);
-    if (!factory) throw new Error(`credential provider "${rule.provider}" is not registered`);
+    const factory = factories.require(rule.provider, `credentials.rules[${i}].provider`);
     const deps: ProviderDeps = { clients: services.clients, jwts: services.jwts, ecr: services.ecr, google: services.google, awsIam: services.awsIam, logger, setting: `credentials.rules[${i}].with` };
     return { name: rule.name, match: rule.match, precedence: rule.precedence, provider: factory.create(rule.params, deps) };
   });

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { duration } from '../config/duration';
 import { parseEcrHost } from './ecr-host';
-import { builtinProviders, type ProviderRegistry } from './providers';
+import type { ProviderFactories } from './credential-provider';
+import { builtinProviderFactories } from './providers';
 import { hasGlob } from './rules';
 
 /** What to do when kubelet also sent credentials for a pull a rule matched. */
@@ -41,8 +42,8 @@ const ruleSchema = z
 /** One rule after validation: `params` are the provider's parsed parameters. */
 export type RuleConfig = Omit<z.output<typeof ruleSchema>, 'with'> & { name: string; params: unknown };
 
-/** The `credentials:` section. Built against a provider registry (default the built-ins). */
-export function credentialsSchema(providers: ProviderRegistry = builtinProviders) {
+/** The `credentials:` section. Built against a set of provider factories (default the built-ins). */
+export function credentialsSchema(providers: ProviderFactories = builtinProviderFactories) {
   return z
     .object({
       /** Ordered; the first rule that matches a pull decides. Default none (kubelet's credentials are used as sent). */
@@ -74,7 +75,7 @@ export function credentialsSchema(providers: ProviderRegistry = builtinProviders
         const { with: raw, ...rest } = rule;
         const factory = providers.get(rule.provider);
         if (!factory) {
-          ctx.addIssue({ code: 'custom', path: ['rules', i, 'provider'], message: `unknown provider "${rule.provider}" (known: ${providers.names().join(', ')})` });
+          ctx.addIssue({ code: 'custom', path: ['rules', i, 'provider'], message: providers.unknownMessage(rule.provider) });
           return { ...rest, name: rule.name ?? `rules[${i}]`, params: undefined };
         }
         const parsed = factory.params.safeParse(raw);

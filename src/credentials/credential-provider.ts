@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { Factories, Factory } from '../lib/factory-registry';
 import type { Logger } from '../log/logger';
 import type { AwsClients } from './aws-clients';
 import type { AwsIamTokens } from './aws-iam-tokens';
@@ -43,8 +43,7 @@ export interface ProviderDeps {
  * A named provider factory: a zod schema for its parameters (the rule's
  * `with:`), checked at start-up, and `create`.
  */
-export interface ProviderFactory<P = unknown> {
-  readonly name: string;
-  readonly params: z.ZodType<P>;
-  create(params: P, deps: ProviderDeps): CredentialProvider;
-}
+export type ProviderFactory<P = unknown> = Factory<P, ProviderDeps, CredentialProvider>;
+
+/** Credential provider factories by name (a rule's `provider:`). */
+export type ProviderFactories = Factories<ProviderDeps, CredentialProvider>;

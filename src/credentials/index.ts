@@ -30,11 +30,11 @@
  */
 export { buildPullCredentials, type BuildOptions } from './build';
 export { credentialsSchema, PRECEDENCES, type CredentialsConfig, type Precedence, type RuleConfig } from './config';
-export type { CredentialProvider, ProviderDeps, ProviderFactory } from './credential-provider';
+export type { CredentialProvider, ProviderDeps, ProviderFactories, ProviderFactory } from './credential-provider';
 export { parseEcrHost, type EcrRegistry } from './ecr-host';
 export type { EcrCredentials, EcrTokenOptions, EcrTokens } from './ecr-tokens';
 export { CredentialError, awsErrorCode } from './errors';
-export { builtinProviders, ProviderRegistry, fromAwsIam, fromEcr, fromGcpAccessToken, fromGcpIdToken, fromKubelet, fromStatic, fromStsJwt } from './providers';
+export { builtinProviderFactories, providerFactories, fromAwsIam, fromEcr, fromGcpAccessToken, fromGcpIdToken, fromKubelet, fromDockerConfigFile, fromStsJwt } from './providers';
 export { AWS_IAM_AUDIENCE_HEADER, AWS_IAM_TOKEN_PREFIX, decodeAwsIamToken, regionalStsHost } from './aws-iam-token';
 export type { AwsIamToken, AwsIamTokenRequest, AwsIamTokens } from './aws-iam-tokens';
 export { DEFAULT_GCP_SCOPES, type AccessTokenRequest, type GoogleToken, type GoogleTokens, type IdTokenRequest } from './google-tokens';

@@ -4,8 +4,8 @@ import { formatListenAddress } from '../config/address';
 import { createLogger } from '../log/logger';
 import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
 import { BackendReadiness } from './backend-readiness';
-import { createBackend } from './backends';
-import { buildPullCredentials, imageServiceFlags, loadImageServiceConfig } from './config';
+import { builtinBackendFactories } from './builtins';
+import { choosePullCredentials, imageServiceFlags, loadImageServiceConfig } from './config';
 import { createRpcMetrics } from './grpc/metrics';
 import { ImageService } from './image-service';
 import { CriServer } from './server';
@@ -28,21 +28,21 @@ export const imageServiceCommand: Command = {
     // Listen for SIGTERM/SIGINT before the socket exists, so that a signal during start-up is a clean stop, not a kill.
     const stopRequested = untilSignal();
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, defaultMeta: { component: 'image-service' } });
-    const registry = createRegistry();
+    const metricsRegistry = createRegistry();
     // Credentials first: a bad credentials section must stop start-up before the backend opens connections.
     // The credential provider agent (when configured) owns the token services, so both answer from one cache.
     const agent: NodeAgent | undefined = config.credentialProvider
-      ? await startNodeAgent({ credentials: config.credentials, settings: config.credentialProvider, logger, metrics: registry })
+      ? await startNodeAgent({ credentials: config.credentials, settings: config.credentialProvider, logger, metrics: metricsRegistry })
       : undefined;
-    const credentials = buildPullCredentials(config, logger, registry, agent?.services);
-    const service = new ImageService({ backend: createBackend(config, logger), credentials, pinnedImages: config.pinnedImages, maxConcurrentPulls: config.maxConcurrentPulls, logger });
+    const credentials = choosePullCredentials(config, logger, metricsRegistry, agent?.services);
+    const service = new ImageService({ backend: builtinBackendFactories.create(config.backend, config, { logger }, 'image service settings'), credentials, pinnedImages: config.pinnedImages, maxConcurrentPulls: config.maxConcurrentPulls, logger });
     const readiness = new BackendReadiness(service.backend, logger);
     let metrics: RunningServer | undefined;
     let server: CriServer | undefined;
     try {
       metrics = await startMetricsServer({
         listen: config.metricsListen,
-        registry,
+        registry: metricsRegistry,
         // Ready once the socket is bound and the backend answers: what kubelet needs of its image endpoint.
         probes: { '/healthz': () => true, '/readyz': async () => server !== undefined && (await readiness.ready()) },
       });
@@ -51,7 +51,7 @@ export const imageServiceCommand: Command = {
         socketMode: config.socketMode,
         service,
         logger,
-        metrics: createRpcMetrics(registry),
+        metrics: createRpcMetrics(metricsRegistry),
         gracePeriodMs: config.gracePeriod,
       });
     } catch (err) {

@@ -4,15 +4,15 @@ import { duration } from '../config/duration';
 import { commonFlags } from '../config/common-flags';
 import { loadConfig, type Binding, type FlagTable, type Loaded } from '../config/load';
 import type { Registry } from 'prom-client';
-import { buildPullCredentials as buildRuleCredentials } from '../credentials/build';
+import { buildPullCredentials } from '../credentials/build';
 import { credentialsSchema } from '../credentials/config';
 import type { CredentialServices } from '../credentials/services';
 import { credentialProviderSchema } from '../credential-provider/settings';
 import { kubeletOnly, type PullCredentials } from '../credentials/pull-credentials';
 import { logFormatSetting, logLevelSetting, type Logger } from '../log/logger';
-import { backendNames } from './backends';
+import { builtinBackendFactories } from './builtins';
 import { parseDockerHost } from './docker/engine';
-import { parseCriEndpoint } from './forward/endpoint';
+import { parseCriEndpoint } from './cri/endpoint';
 import { parseReference } from './reference';
 
 
@@ -43,7 +43,7 @@ export const imageServiceSchema = z.object({
     .string()
     .default('docker')
     .superRefine((name, ctx) => {
-      if (!backendNames().includes(name)) ctx.addIssue({ code: 'custom', message: `unknown backend "${name}"; one of: ${backendNames().join(', ')}` });
+      if (!builtinBackendFactories.has(name)) ctx.addIssue({ code: 'custom', message: builtinBackendFactories.unknownMessage(name) });
     }),
   /** Docker Engine endpoint: unix:///path, tcp://host:port or /path. Default unix:///var/run/docker.sock. */
   dockerHost: z
@@ -123,6 +123,6 @@ export function loadImageServiceConfig(argv: string[], env: NodeJS.ProcessEnv = 
  * The one place PullCredentials are built from the configuration. Without a
  * `credentials` section every pull uses what kubelet sent.
  */
-export function buildPullCredentials(config: ImageServiceConfig, logger: Logger, metrics?: Registry, services?: CredentialServices): PullCredentials {
-  return config.credentials ? buildRuleCredentials(config.credentials, { logger, metrics, services }) : kubeletOnly;
+export function choosePullCredentials(config: ImageServiceConfig, logger: Logger, metricsRegistry?: Registry, services?: CredentialServices): PullCredentials {
+  return config.credentials ? buildPullCredentials(config.credentials, { logger, metrics: metricsRegistry, services }) : kubeletOnly;
 }

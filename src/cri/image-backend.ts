@@ -4,6 +4,8 @@ import type { ImageFsInfoResponse } from '../generated/runtime/v1/ImageFsInfoRes
 import type { ImageSpec__Output } from '../generated/runtime/v1/ImageSpec';
 import type { PullImageRequest__Output } from '../generated/runtime/v1/PullImageRequest';
 import type { RegistryAuth } from '../credentials/registry-auth';
+import type { Factories, Factory } from '../lib/factory-registry';
+import type { Logger } from '../log/logger';
 
 /** Per-call context handed to a backend. */
 export interface CallContext {
@@ -36,7 +38,7 @@ export interface ImageStatusResult {
 
 /**
  * Where images live: Docker Engine (src/cri/docker) or a runtime's own CRI
- * image service (src/cri/forward). The gRPC layer and the ImageService class
+ * image service (src/cri/cri). The gRPC layer and the ImageService class
  * never know which.
  *
  * Errors: throw a CriError (src/cri/errors.ts) to choose the gRPC status;
@@ -59,5 +61,16 @@ export interface ImageBackend {
   imageFsInfo(ctx: CallContext): Promise<ImageFsInfoResponse>;
   close(): Promise<void>;
 }
+
+/** What every backend factory gets besides its parameters (the image service's validated settings). */
+export interface BackendDeps {
+  logger: Logger;
+}
+
+/** A named backend factory (`--backend <name>`); the built-ins are registered in src/cri/builtins.ts. */
+export type ImageBackendFactory<P = unknown> = Factory<P, BackendDeps, ImageBackend>;
+
+/** Image backend factories by name. */
+export type ImageBackendFactories = Factories<BackendDeps, ImageBackend>;
 
 export type { AuthConfig__Output };

@@ -33,13 +33,13 @@ export const outboundProxyCommand: Command = {
     const { settings } = loaded;
     if (cluster.isWorker) return runWorker(settings);
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
-    const registry = createRegistry();
-    const tokens = createStsTokenSource(settings, { registry });
+    const metricsRegistry = createRegistry();
+    const tokens = createStsTokenSource(settings, { registry: metricsRegistry });
     const collector = settings.workers === 1 ? startBufferCollector() : undefined;
     const proxy: WorkerPool = await (
       settings.workers === 1
-        ? startOutboundProxy(settings, { tokens: tokens.get, registry, logger }).then((p) => ({ ...p, metrics: registry }))
-        : startWorkers(settings, { tokens, registry, logger })
+        ? startOutboundProxy(settings, { tokens: tokens.get, metricsRegistry, logger }).then((p) => ({ ...p, metrics: metricsRegistry }))
+        : startWorkers(settings, { tokens, metricsRegistry, logger })
     ).catch(async (err: unknown) => {
       collector?.stop();
       await tokens.close();

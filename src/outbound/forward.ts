@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger';
 import type { Secret } from '../log/secret';
 import { relayBody } from './body';
-import { OutboundError, toOutboundError } from './errors';
+import { logFields, OutboundError, toOutboundError } from './errors';
 import { downstreamHeaders, upstreamHeaders, type InjectOptions } from './headers';
 import type { OutboundMetrics } from './metrics';
 import type { Route, Router } from './route';
@@ -74,10 +74,9 @@ export function createForwarder(ctx: ForwardContext): (req: IncomingMessage, res
         ctx.logger.debug('request', { method: req.method, path: requestPath(req).split('?')[0], status: res.statusCode, source, ms: Date.now() - started });
       }
     });
-    prepare(ctx, req).then(
-      ({ route, token }) => relay(ctx, req, res, route, token),
-      (err) => fail(ctx, req, res, toOutboundError(err)),
-    );
+    prepare(ctx, req)
+      .then(({ route, token }) => relay(ctx, req, res, route, token))
+      .catch((err: unknown) => fail(ctx, req, res, toOutboundError(err)));
   };
 }
 
@@ -130,13 +129,14 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 function fail(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, err: OutboundError, route?: Route): void {
-  const level = err.kind === 'token' || err.kind === 'upstream' || err.kind === 'timeout' ? 'warn' : 'info';
+  const { level, stack } = logFields(err);
   ctx.logger.log(level, 'request not forwarded', {
     status: err.status,
     reason: err.kind,
     detail: err.detail,
     method: req.method,
     upstream: route?.target.authority,
+    stack,
   });
   if (res.headersSent || res.destroyed) return;
   res.setHeader('content-type', 'text/plain; charset=utf-8');

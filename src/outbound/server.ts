@@ -16,7 +16,8 @@ import { UpstreamAgents } from './upstream';
 
 export interface OutboundProxyDeps {
   tokens: TokenSource;
-  registry: Registry;
+  /** Where the proxy's prom-client metrics are registered. */
+  metricsRegistry: Registry;
   logger: Logger;
 }
 
@@ -39,7 +40,7 @@ export async function startOutboundProxy(settings: OutboundSettings, deps: Outbo
     router,
     tokens: deps.tokens,
     agents,
-    metrics: createOutboundMetrics(deps.registry),
+    metrics: createOutboundMetrics(deps.metricsRegistry),
     logger: deps.logger,
     inject: { authHeader: settings.authHeader, authScheme: settings.authScheme },
     upstreamTimeoutMs: settings.upstreamTimeoutMs,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { toOutboundError, type OutboundError } from './errors';
+import { logFields, toOutboundError, type OutboundError } from './errors';
 import { prepare, requestPath, type ForwardContext } from './forward';
 import { upstreamHeaders } from './headers';
 
@@ -13,8 +13,8 @@ import { upstreamHeaders } from './headers';
 export function createUpgrader(ctx: ForwardContext, open: Set<Duplex>): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    prepare(ctx, req).then(
-      ({ route, token }) => {
+    prepare(ctx, req)
+      .then(({ route, token }) => {
         const upReq = ctx.agents.request(route, req.method, requestPath(req), upstreamHeaders(req, route, token, ctx.inject, true), true);
         const timer = setTimeout(() => upReq.destroy(Object.assign(new Error('upgrade timed out'), { code: 'ETIMEDOUT' })), ctx.upstreamTimeoutMs);
         upReq.once('upgrade', (upRes, upSocket, upHead) => {
@@ -43,9 +43,8 @@ export function createUpgrader(ctx: ForwardContext, open: Set<Duplex>): (req: In
           reject(ctx, socket, toOutboundError(err));
         });
         upReq.end();
-      },
-      (err) => reject(ctx, socket, toOutboundError(err)),
-    );
+      })
+      .catch((err: unknown) => reject(ctx, socket, toOutboundError(err)));
   };
 }
 
@@ -63,7 +62,8 @@ function rawHeaders(raw: string[], dropConnection = false): string {
 }
 
 function reject(ctx: ForwardContext, socket: Duplex, err: OutboundError): void {
-  ctx.logger.warn('upgrade not forwarded', { status: err.status, reason: err.kind, detail: err.detail });
+  const { level, stack } = logFields(err);
+  ctx.logger.log(level === 'info' ? 'warn' : level, 'upgrade not forwarded', { status: err.status, reason: err.kind, detail: err.detail, stack });
   ctx.metrics.requests.inc({ status: String(err.status), source: 'proxy' });
   if (socket.destroyed) return;
   const body = err.body + '\n';

@@ -25,7 +25,7 @@ export async function runWorker(settings: OutboundSettings): Promise<number> {
   const collector = startBufferCollector();
   let proxy;
   try {
-    proxy = await startOutboundProxy(settings, { tokens: tokensFromPrimary(rpc), registry, logger });
+    proxy = await startOutboundProxy(settings, { tokens: tokensFromPrimary(rpc), metricsRegistry: registry, logger });
   } catch (err) {
     collector.stop();
     const config = err instanceof ConfigError;

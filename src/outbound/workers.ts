@@ -39,7 +39,7 @@ export interface WorkerPool {
  * worker cannot listen; a ConfigError from a worker is rethrown here as the
  * same one line.
  */
-export async function startWorkers(settings: OutboundSettings, deps: { tokens: StsTokens; registry: Registry; logger: Logger }): Promise<WorkerPool> {
+export async function startWorkers(settings: OutboundSettings, deps: { tokens: StsTokens; metricsRegistry: Registry; logger: Logger }): Promise<WorkerPool> {
   const { logger } = deps;
   const live = new Map<Worker, Rpc>();
   const handlers = { token: tokenHandler(deps.tokens) };
@@ -104,9 +104,9 @@ export async function startWorkers(settings: OutboundSettings, deps: { tokens: S
   return {
     address,
     metrics: {
-      contentType: deps.registry.contentType,
+      contentType: deps.metricsRegistry.contentType,
       metrics: async () => {
-        const own = await deps.registry.getMetricsAsJSON();
+        const own = await deps.metricsRegistry.getMetricsAsJSON();
         const theirs = await Promise.all([...live.values()].map((rpc) => rpc.call<Metrics>('metrics', null, METRICS_TIMEOUT_MS).catch(() => [] as Metrics)));
         return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
       },

@@ -53,19 +53,19 @@ export const registryCommand: Command = {
     }
     const logger = createLogger({ level: config.log.level, format: config.log.format, defaultMeta: { component: 'registry' } });
     if (!file) ensureDemoUser(stateDir, logger);
-    const registry = createRegistry();
+    const metricsRegistry = createRegistry();
     const baseDir = file ? dirname(resolve(file)) : process.cwd();
-    const facade = await startRegistry(config.registry, { logger, registry, baseDir });
+    const facade = await startRegistry(config.registry, { logger, metricsRegistry, baseDir });
     let ready = true;
     const metricsListen = config.registry.metricsListen;
     const metrics = metricsListen
       ? await startMetricsServer({
           listen: metricsListen,
-          registry,
+          registry: metricsRegistry,
           probes: { '/healthz': () => true, '/readyz': () => ready },
           server: {
             options: { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
-            configure: (server) => applyListenerLimits(server, listenerLimits(config.registry), 'metrics', listenerMetrics(registry)),
+            configure: (server) => applyListenerLimits(server, listenerLimits(config.registry), 'metrics', listenerMetrics(metricsRegistry)),
           },
         })
       : undefined;

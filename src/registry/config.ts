@@ -1,25 +1,20 @@
 import { z } from 'zod';
 import { listenAddress } from '../config/address';
 import { duration } from '../config/duration';
-import { secretSource } from '../config/secret-source';
+import { anonymousParams, basicParams, ecrParams, gcpParams, staticTokenParams } from './upstream/auth-kinds';
 
-/** Credentials the facade presents upstream; exactly one kind. Default `{anonymous: {}}`. */
+/** Credentials the facade presents upstream; exactly one kind (src/registry/upstream/builtins.ts). Default `{anonymous: {}}`. */
 const upstreamAuth = z
   .strictObject({
-    anonymous: z.strictObject({}).optional(),
-    /** User name and password: sent as Basic, or traded for a token when the upstream challenges with Bearer. */
-    basic: z.strictObject({ username: z.string().min(1), password: secretSource() }).optional(),
-    /** A fixed bearer token. */
-    static: z.strictObject({ token: secretSource() }).optional(),
+    anonymous: anonymousParams.optional(),
+    /** User name and password (`value`, `file` or `env`): sent as Basic, or traded for a token when the upstream challenges with Bearer. */
+    basic: basicParams.optional(),
+    /** A fixed bearer token (`value`, `file` or `env`). */
+    static: staticTokenParams.optional(),
     /** ECR authorization tokens from the shared credential services; `registry` defaults to the upstream URL's host. */
-    ecr: z.strictObject({ registry: z.string().optional(), roleArn: z.string().optional() }).optional(),
+    ecr: ecrParams.optional(),
     /** Google access tokens (user `oauth2accesstoken`) from the metadata server, or from a workload identity federation file; scopes default cloud-platform. */
-    gcp: z
-      .strictObject({
-        scopes: z.array(z.url({ error: 'a scope is a URL such as https://www.googleapis.com/auth/cloud-platform' })).min(1).optional(),
-        credentialsFile: z.string().min(1).optional(),
-      })
-      .optional(),
+    gcp: gcpParams.optional(),
   })
   .refine((a) => Object.values(a).filter((v) => v !== undefined).length === 1, 'give exactly one of anonymous, basic, static, ecr, gcp');
 

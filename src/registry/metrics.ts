@@ -30,7 +30,7 @@ export class RegistryMetrics {
       registers,
     });
     this.bytes = new Counter({ name: 'imagegate_registry_bytes_streamed_total', help: 'Bytes relayed from upstreams', labelNames: ['upstream', 'kind', 'relay'], registers });
-    this.authDecisions = decisionCounter({ registry }) as Counter<'authenticator' | 'result'>;
+    this.authDecisions = decisionCounter({ metricsRegistry: registry }) as Counter<'authenticator' | 'result'>;
     this.loginsInFlight = new Gauge({ name: 'imagegate_registry_logins_in_flight', help: 'Logins being checked by the authenticator chain', registers });
     this.cache = new Counter({ name: 'imagegate_registry_manifest_cache_total', help: 'Manifest-by-digest cache lookups', labelNames: ['result'], registers });
   }

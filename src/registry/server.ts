@@ -21,14 +21,14 @@ import { CONNECTIONS_CHECKING_INTERVAL_MS, type ListenerLimits, applyListenerLim
 import { zeroCopyProblem } from './http/zero-copy';
 import { RegistryMetrics } from './metrics';
 import { type BuildEnv, buildRouter } from './upstream/build';
-import { fromEcr } from './upstream/ecr';
-import { fromGcp } from './upstream/gcp';
+import { ecrUpstreamCredentials } from './upstream/ecr';
+import { gcpUpstreamCredentials } from './upstream/gcp';
 import { type CredentialServices, createCredentialServices } from '../credentials';
 
 export interface RegistryDeps {
   logger: Logger;
-  /** Prometheus registry the facade's metrics go to. */
-  registry: Registry;
+  /** The prom-client registry the facade's metrics go to. */
+  metricsRegistry: Registry;
   /** Folder relative paths in the config are resolved against (the config file's). */
   baseDir: string;
   /** A chain to use instead of building one from `auth.chain` (tests). */
@@ -48,21 +48,21 @@ export interface RunningRegistry {
 /** Builds the facade from its configuration and starts listening. Configuration problems are ConfigErrors. */
 export async function startRegistry(config: RegistryConfig, deps: RegistryDeps): Promise<RunningRegistry> {
   const { logger } = deps;
-  const metrics = new RegistryMetrics(deps.registry);
+  const metrics = new RegistryMetrics(deps.metricsRegistry);
   const needsEcr = config.upstreams.some((u) => u.auth.ecr || u.auth.gcp);
-  const ownCredentials = needsEcr && !deps.credentials ? createCredentialServices({ metrics: deps.registry }) : undefined;
+  const ownCredentials = needsEcr && !deps.credentials ? createCredentialServices({ metrics: deps.metricsRegistry }) : undefined;
   const credentials = deps.credentials ?? ownCredentials;
-  const ecr: BuildEnv['ecr'] = credentials ? (url, options, setting) => fromEcr(credentials, url, options, setting, logger) : undefined;
-  const gcp: BuildEnv['gcp'] = credentials ? (options) => fromGcp(credentials, options, logger) : undefined;
-  const caches = await createCaches(config.cache, { baseDir: deps.baseDir, logger, registry: deps.registry });
+  const ecr: BuildEnv['ecr'] = credentials ? (url, options, setting) => ecrUpstreamCredentials(credentials, url, options, setting, logger) : undefined;
+  const gcp: BuildEnv['gcp'] = credentials ? (options) => gcpUpstreamCredentials(credentials, options, logger) : undefined;
+  const caches = await createCaches(config.cache, { baseDir: deps.baseDir, logger, registry: deps.metricsRegistry });
   const router = buildRouter(config.upstreams, { baseDir: deps.baseDir, metrics, logger, cache: config.cache, ecr, gcp, decorate: caches.decorate });
-  const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { registry: deps.registry } }));
+  const chain = deps.chain ?? (await createAuthChain(config.auth.chain, { logger, baseDir: deps.baseDir, configPath: 'registry.auth.chain', metrics: { metricsRegistry: deps.metricsRegistry } }));
   const signingKey = config.token.keyFile ? readSigningKey(resolve(deps.baseDir, config.token.keyFile), 'registry.token.keyFile') : undefined;
   const keys = config.token.keys?.map((k, i) => ({ id: k.id, sign: k.sign, key: readTokenKey(resolve(deps.baseDir, k.file), `registry.token.keys[${i}].file`) }));
   if (keys?.find((k) => k.sign && k.key.type !== 'private')) throw new ConfigError('registry.token.keys', 'the key with sign: true must be a private key');
   const issuer = new TokenIssuer({ issuer: config.token.issuer, service: config.service, ttlMs: config.token.ttl, key: signingKey, keys });
   const limits = { windowMs: config.rateLimit.window, perClientAndUser: config.rateLimit.perClientAndUser, perClient: config.rateLimit.perClient, maxInFlight: config.rateLimit.maxInFlight };
-  const limiter = new LoginLimiter(limits, createLoginLimitStore(config.rateLimit, limits, { logger, registry: deps.registry, baseDir: deps.baseDir, service: config.service }));
+  const limiter = new LoginLimiter(limits, createLoginLimitStore(config.rateLimit, limits, { logger, registry: deps.metricsRegistry, baseDir: deps.baseDir, service: config.service }));
   hashPool.resize(config.auth.hashWorkers ?? defaultHashWorkers());
   const gate = new AccessGate({ chain, authorizer: new Authorizer(config.auth.rules, config.auth.anonymousPull), issuer, limiter, failureDelayMs: config.rateLimit.failureDelay, logger, metrics });
   // The native relay only when its add-on loads and the Node.js internals it needs behave; else one line, and blobs stream.
@@ -76,7 +76,7 @@ export async function startRegistry(config: RegistryConfig, deps: RegistryDeps):
   });
   const serverOptions = { maxHeaderSize: config.limits.maxHeaderBytes, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   const server = config.tls ? https.createServer({ ...serverOptions, ...readTls(config.tls, deps.baseDir) }, app) : http.createServer(serverOptions, app);
-  applyListenerLimits(server, listenerLimits(config), 'traffic', listenerMetrics(deps.registry));
+  applyListenerLimits(server, listenerLimits(config), 'traffic', listenerMetrics(deps.metricsRegistry));
   await new Promise<void>((done, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) => fail(new ConfigError('registry.listen', `cannot listen: ${err.code ?? err.message}`)));
     server.listen(config.listen.port, config.listen.host, () => done());

@@ -46,7 +46,7 @@ describe('image-service configuration', function () {
     ['a metrics address on every interface (:port)', ['--metrics-listen', ':9464'], {}, /^imagegate: --metrics-listen: must be a loopback address .* or the node's own IP, not every interface/],
     ['a metrics address on every IPv6 interface', ['--metrics-listen', '[::]:9464'], {}, /^imagegate: --metrics-listen: must be a loopback address/],
     ['a metrics address that is a name, not the node IP', ['--metrics-listen', 'node.example:9464'], {}, /^imagegate: --metrics-listen: must be a loopback address/],
-    ['an unknown backend', ['--backend', 'nope'], {}, /^imagegate: --backend: unknown backend "nope"; one of: docker/],
+    ['an unknown backend', ['--backend', 'nope'], {}, /^imagegate: --backend: unknown backend "nope" \(known: docker, cri\)/],
     ['a Docker host that is not unix:// or tcp://', ['--docker-host', 'http://127.0.0.1:2375'], {}, /^imagegate: --docker-host: use unix:/],
     ['an invalid pinned image', ['--pinned-image', 'Pause:3.10'], {}, /^imagegate: --pinned-image: .*lowercase/],
     ['a relative socket path', [], { IMAGEGATE_SOCKET: 'imagegate.sock' }, /^imagegate: IMAGEGATE_SOCKET: must be an absolute path/],

@@ -1,4 +1,4 @@
-import { CriForwardBackend } from '../../src/cri/forward/backend';
+import { CriForwardBackend } from '../../src/cri/cri/backend';
 import { requireUnixSocket, services } from '../../testing/services';
 import { describeConformance } from './conformance';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { CriError } from '../../src/cri/errors';
-import { CriForwardBackend } from '../../src/cri/forward/backend';
-import { parseCriEndpoint } from '../../src/cri/forward/endpoint';
-import { classifyPullError, registryOf } from '../../src/cri/forward/pull-errors';
+import { CriForwardBackend } from '../../src/cri/cri/backend';
+import { parseCriEndpoint } from '../../src/cri/cri/endpoint';
+import { classifyPullError, registryOf } from '../../src/cri/cri/pull-errors';
 import { loadImageServiceConfig } from '../../src/cri/config';
 import { ConfigError } from '../../src/config/errors';
 import { Secret } from '../../src/log/secret';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { criProto } from '../../src/cri/proto';
-import { encodeAuthConfig, pullRequestBytes } from '../../src/cri/forward/pull-bytes';
-import { encodeVarint, readVarint, walkFields, withoutField, WireFormatError } from '../../src/cri/forward/wire';
+import { encodeAuthConfig, pullRequestBytes } from '../../src/cri/cri/pull-bytes';
+import { encodeVarint, readVarint, walkFields, withoutField, WireFormatError } from '../../src/cri/cri/wire';
 import { Secret } from '../../src/log/secret';
 import { kubeletPullRequest, ld, vi } from '../support/containerd-wire';
 

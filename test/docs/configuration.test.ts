@@ -14,7 +14,7 @@ import { bindings as hostpatchBindings } from '../../hostpatch/command';
 import type { Binding } from '../../src/config/load';
 import { pluginBindings } from '../../src/credential-provider/args';
 import { pluginSchema } from '../../src/credential-provider/settings';
-import { builtinProviders } from '../../src/credentials/providers';
+import { builtinProviderFactories } from '../../src/credentials/providers';
 import { imageServiceBindings, imageServiceSchema } from '../../src/cri/config';
 import { bindings as outboundBindings } from '../../src/outbound/bindings';
 import { schema as awsIam } from '../../src/registry/auth/authenticators/aws-iam';
@@ -74,9 +74,9 @@ function codePaths(): Map<string, boolean> {
   const withPath = 'credentials.rules[].with';
   assert.equal(paths.get(withPath), true, `${withPath} is the providers' open record`);
   paths.delete(withPath);
-  for (const name of builtinProviders.names()) {
+  for (const name of builtinProviderFactories.names()) {
     paths.set(`${withPath}<${name}>`, false);
-    schemaPaths(builtinProviders.get(name)!.params, `${withPath}<${name}>`, paths);
+    schemaPaths(builtinProviderFactories.get(name)!.params, `${withPath}<${name}>`, paths);
   }
   const chain = 'registry.auth.chain[]';
   assert.equal(paths.get(chain), true, `${chain} is open in the registry schema`);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildPullCredentials, loadImageServiceConfig } from '../../src/cri/config';
+import { choosePullCredentials, loadImageServiceConfig } from '../../src/cri/config';
 import { createLogger } from '../../src/log/logger';
 import { loadSettings } from '../../src/outbound/settings';
 import { startCli } from '../support/cri-cli';
@@ -62,7 +62,7 @@ describe('examples/: every file loads through the real validation', function () 
     const { config } = loadImageServiceConfig(['--config', join(EXAMPLES, 'image-service-eks.yaml')], {});
     assert.equal(config.backend, 'cri');
     assert.deepEqual(config.credentials!.rules.map((r) => r.name), ['team-a', 'ecr', 'ecr-public']);
-    buildPullCredentials(config, createLogger({ level: 'error' }));
+    choosePullCredentials(config, createLogger({ level: 'error' }));
   });
 
   it('outbound-proxy.env: pinned mode with its audience', () => {

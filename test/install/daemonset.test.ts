@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import YAML from 'yaml';
-import { buildPullCredentials, loadImageServiceConfig } from '../../src/cri/config';
+import { choosePullCredentials, loadImageServiceConfig } from '../../src/cri/config';
 import { createLogger } from '../../src/log/logger';
 import { NODE_ANNOTATION, NODE_LABEL } from '../../hostpatch/kube-api';
 import { nodeListenAddress } from '../../src/config/address';
@@ -132,7 +132,7 @@ describe('install: kustomize overlays', function () {
         const rules = config.credentials?.rules ?? [];
         assert.deepEqual(rules.map((r) => [r.name, r.provider, r.match?.registry]), [['ecr', 'ecr', '*.dkr.ecr.*.amazonaws.com']]);
         // The rules build into working credentials (providers resolved, parameters checked).
-        buildPullCredentials(config, createLogger({ level: 'error' }));
+        choosePullCredentials(config, createLogger({ level: 'error' }));
         const env = (container('image-service') as Container & { env?: { name: string }[] }).env ?? [];
         assert.ok(!env.some((e) => e.name === 'AWS_REGION' || e.name === 'AWS_DEFAULT_REGION'), 'region not hard-coded');
         assert.ok(env.some((e) => e.name === 'AWS_STS_REGIONAL_ENDPOINTS'), 'regional STS endpoint');

@@ -79,7 +79,7 @@ describe('outbound: error paths', () => {
     if (!('settings' in loaded)) throw new Error('expected settings');
     const registry = new Registry();
     const tokens = createStsTokenSource(loaded.settings, { registry, aws: { region: 'eu-west-1', endpoints: { sts: fx.aws.url }, credentials: standInCredentials } });
-    const proxy = await startOutboundProxy(loaded.settings, { tokens: tokens.get, registry, logger: silentLogger });
+    const proxy = await startOutboundProxy(loaded.settings, { tokens: tokens.get, metricsRegistry: registry, logger: silentLogger });
     try {
       fx.aws.failRate(1, 'Throttling');
       const statuses: number[] = [];

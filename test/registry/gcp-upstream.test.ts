@@ -33,7 +33,7 @@ describe('registry upstream auth gcp: configuration', () => {
     const config = registrySchema.parse(upstream({ gcp: { credentialsFile: 'no-such-file.json' } }));
     const credentials = createCredentialServices();
     try {
-      await assert.rejects(startRegistry(config, { logger: createLogger({ sink: [] }), registry: createRegistry(), baseDir: '/nonexistent', credentials }), {
+      await assert.rejects(startRegistry(config, { logger: createLogger({ sink: [] }), metricsRegistry: createRegistry(), baseDir: '/nonexistent', credentials }), {
         name: 'ConfigError',
         setting: 'registry.upstreams[0].auth.gcp.credentialsFile',
       });

@@ -84,7 +84,7 @@ describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-ia
     });
     facadeCreds = createCredentialServices({ aws: awsOptions() });
     facade = await startRegistry(config, {
-      logger: createLogger({ level: 'debug', sink: facadeLogs }), registry: createRegistry(), baseDir: dir, credentials: facadeCreds,
+      logger: createLogger({ level: 'debug', sink: facadeLogs }), metricsRegistry: createRegistry(), baseDir: dir, credentials: facadeCreds,
     });
   });
   after(async () => {
@@ -205,7 +205,7 @@ describe('end to end across clouds: GKE node (gcp-id-token) and EKS node (aws-ia
       auth: { chain: [{ static: { users: [{ username: 'u', password: 'p-123456' }] } }], rules: [{ identity: 'u', repositories: ['**'] }] },
     });
     const lines: string[] = [];
-    const other = await startRegistry(config, { logger: createLogger({ level: 'debug', sink: lines }), registry: createRegistry(), baseDir: '.', credentials: fresh });
+    const other = await startRegistry(config, { logger: createLogger({ level: 'debug', sink: lines }), metricsRegistry: createRegistry(), baseDir: '.', credentials: fresh });
     try {
       await gce.standIn.stop();
       const basic = `Basic ${Buffer.from('u:p-123456').toString('base64')}`;

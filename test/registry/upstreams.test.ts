@@ -193,7 +193,7 @@ describe('registry facade: an ECR upstream through the shared credential service
       upstreams: [{ name: 'ecr', prefix: 'team-a', url: `http://${upstreams.ecr}`, auth: { ecr: { registry: `${STANDIN_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com` } } }],
     });
     const logger = createLogger({ level: 'debug', sink: logs });
-    facade = await startRegistry(config, { logger, registry: createRegistry(), baseDir: process.cwd(), credentials });
+    facade = await startRegistry(config, { logger, metricsRegistry: createRegistry(), baseDir: process.cwd(), credentials });
   });
   after(async () => {
     await facade?.close(1000);
@@ -212,7 +212,7 @@ describe('registry facade: an ECR upstream through the shared credential service
 
   it('refuses an upstream URL that is not ECR without a registry setting, naming the setting', () => {
     const config = testConfig({ upstreams: [{ name: 'ecr', url: 'http://127.0.0.1:5017', auth: { ecr: {} } }] });
-    return assert.rejects(startRegistry(config, { logger: createLogger({ sink: [] }), registry: createRegistry(), baseDir: '.', credentials: standInServices(aws) }), {
+    return assert.rejects(startRegistry(config, { logger: createLogger({ sink: [] }), metricsRegistry: createRegistry(), baseDir: '.', credentials: standInServices(aws) }), {
       name: 'ConfigError',
       setting: 'registry.upstreams[0].auth.ecr',
     });

@@ -2,7 +2,7 @@
  * A hand-encoded PullImageRequest the way a current kubelet sends it, with the
  * parts of PodSandboxConfig that imagegate's proto subset does not model
  * (dns_config, port_mappings, linux) and an unknown top-level field. Encoded
- * here without protobufjs, independently of src/cri/forward/wire.ts, so the
+ * here without protobufjs, independently of src/cri/cri/wire.ts, so the
  * forwarding test compares against bytes no imagegate code produced.
  */
 

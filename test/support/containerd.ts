@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PullCredentials } from '../../src/credentials/pull-credentials';
 import { imageServiceClient } from '../../src/cri/client/connect';
-import { CriForwardBackend } from '../../src/cri/forward/backend';
+import { CriForwardBackend } from '../../src/cri/cri/backend';
 import { criProto } from '../../src/cri/proto';
 import type { ImageServiceClient } from '../../src/generated/runtime/v1/ImageService';
 import { TestImagegate } from './cri-server';

@@ -8,7 +8,7 @@ import type { RegistryAuth } from '../registry-auth';
 import { normaliseHost, parseDockerConfig } from './docker-config';
 
 /** Parameters of the `static` provider (a rule's `with:`). */
-export const staticParams = z
+export const dockerConfigFileParams = z
   .object({
     /** A Docker config.json or a Kubernetes .dockerconfigjson (e.g. a mounted Secret). Re-read when it changes. */
     file: z.string().min(1),
@@ -16,14 +16,14 @@ export const staticParams = z
     registry: z.string().min(1).optional(),
   })
   .strict();
-export type StaticParams = z.output<typeof staticParams>;
+export type DockerConfigFileParams = z.output<typeof dockerConfigFileParams>;
 
 /**
  * `static`: credentials from a Docker config file. The file is read at
  * start-up (fails start-up when unreadable) and re-read whenever its mtime,
  * size or inode changes (a Kubernetes Secret update swaps a symlink).
  */
-export function fromStatic(params: StaticParams, deps: Pick<ProviderDeps, 'setting'>): CredentialProvider {
+export function fromDockerConfigFile(params: DockerConfigFileParams, deps: Pick<ProviderDeps, 'setting'>): CredentialProvider {
   let auths: Map<string, RegistryAuth>;
   let stamp: string;
   try {
@@ -59,4 +59,4 @@ function stampOf(s: { mtimeMs: number; size: number; ino: number }): string {
   return `${s.mtimeMs}|${s.size}|${s.ino}`;
 }
 
-export const staticProvider: ProviderFactory<StaticParams> = { name: 'static', params: staticParams, create: fromStatic };
+export const dockerConfigFileProvider: ProviderFactory<DockerConfigFileParams> = { name: 'static', params: dockerConfigFileParams, create: fromDockerConfigFile };

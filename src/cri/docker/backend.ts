@@ -8,7 +8,7 @@ import { CriError } from '../errors';
 import type { CallContext, ImageBackend, ImageStatusResult, PullRequest } from '../image-backend';
 import { parseReference, repositoryOf, type ImageRef } from '../reference';
 import { toCriImage, verboseInfo } from './convert';
-import { connect, engineError, messageOf, statusOf, type DockerEndpoint } from './engine';
+import { connect, engineError, isEngineAnswer, messageOf, statusOf, type DockerEndpoint } from './engine';
 import { DockerFsInfo, untilAborted } from './fs-info';
 import { dockerPull } from './pull';
 import { ImageCache } from './image-cache';
@@ -132,7 +132,11 @@ export class DockerBackend implements ImageBackend {
   /**
    * Runs one engine call with the caller's signal: the caller is answered as
    * soon as the signal aborts, even when the engine does not answer (some
-   * dockerode calls cannot be aborted). Maps engine failures to CriError.
+   * dockerode calls cannot be aborted). Maps the failures it recognises to
+   * CriError: an abort, an unreachable engine, an error the engine answered
+   * (an HTTP status). Anything else — a bug such as a TypeError — propagates
+   * unchanged to the gRPC adapter, which logs it with its stack and answers a
+   * generic UNKNOWN.
    */
   async #call<T>(ctx: CallContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -141,7 +145,8 @@ export class DockerBackend implements ImageBackend {
     } catch (err) {
       const mapped = engineError(err, this.#endpoint, ctx.signal);
       if (mapped instanceof CriError) throw mapped;
-      throw new CriError(status.UNKNOWN, `Docker Engine at ${this.#endpoint.text}: ${messageOf(err)}`);
+      if (isEngineAnswer(err)) throw new CriError(status.UNKNOWN, `Docker Engine at ${this.#endpoint.text}: ${messageOf(err)}`);
+      throw err;
     }
   }
 }

@@ -33,6 +33,11 @@ export function statusOf(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** True for an error Docker Engine answered (an HTTP status, or an error line in a progress stream), as opposed to a bug or a local failure. */
+export function isEngineAnswer(err: unknown): boolean {
+  return statusOf(err) !== undefined || (err as { json?: unknown } | null)?.json !== undefined;
+}
+
 /** The engine's own message for an API error (dockerode puts the body in `json`). */
 export function messageOf(err: unknown): string {
   const json = (err as { json?: unknown } | null)?.json;

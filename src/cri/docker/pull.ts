@@ -4,7 +4,7 @@ import { formatDuration } from '../../config/duration';
 import type { RegistryAuth } from '../../credentials/registry-auth';
 import { CriError } from '../errors';
 import { repositoryOf, type ImageNameRef } from '../reference';
-import { engineError, messageOf, statusOf, type DockerEndpoint } from './engine';
+import { engineError, isEngineAnswer, messageOf, statusOf, type DockerEndpoint } from './engine';
 
 /** One engine pull: the reference, credentials, the caller's signal and the progress timeout. */
 export interface DockerPullOptions {
@@ -105,10 +105,11 @@ const UNAVAILABLE = /dial tcp|connection refused|no such host|i\/o timeout|hands
 /**
  * Classifies a failed pull: rejected credentials (names the registry),
  * `RegistryUnavailable: …` for an unreachable registry or a 5xx, NOT_FOUND for
- * a missing tag or digest. Other engine errors become UNKNOWN with the engine's message.
+ * a missing tag or digest. Other engine errors become UNKNOWN with the engine's message;
+ * an error the engine did not answer (a bug) is returned unchanged.
  */
 export function pullError(err: unknown, ref: ImageNameRef): unknown {
-  if (err instanceof CriError) return err;
+  if (err instanceof CriError || !isEngineAnswer(err)) return err;
   const message = messageOf(err);
   if (REJECTED.test(message)) return CriError.credentialsRejected(ref.domain, message);
   if (UNAVAILABLE.test(message)) return CriError.registryUnavailable(ref.domain, message);

@@ -1,3 +1,4 @@
+import type { Factories, Factory } from '../../lib/factory-registry';
 import type { Logger } from '../../log/logger';
 import type { Secret } from '../../log/secret';
 
@@ -64,8 +65,19 @@ export interface AuthenticatorEnv {
 }
 
 /**
- * Builds an authenticator from its options. Validates them and throws a
- * ConfigError naming `${env.configPath}.<field>` when one is wrong, so that
- * start-up fails with one clear line.
+ * A named authenticator factory: `params`, the zod schema of its options,
+ * checked by the registry before `create` (a wrong one is a ConfigError naming
+ * `${env.configPath}.<field>`, so that start-up fails with one clear line);
+ * `create` may still throw a ConfigError for what a schema cannot check (an
+ * unreadable file).
  */
-export type AuthenticatorFactory = (options: unknown, env: AuthenticatorEnv) => Authenticator | Promise<Authenticator>;
+export type AuthenticatorFactory<P = unknown> = Factory<P, AuthenticatorEnv, Authenticator | Promise<Authenticator>>;
+
+/** Named authenticator factories (the chain's `{<type>: options}` entries look theirs up here). */
+export type AuthenticatorFactories = Factories<AuthenticatorEnv, Authenticator | Promise<Authenticator>>;
+
+/**
+ * The factory a `module` plugin exports: called with its `options` as written
+ * (it checks them itself) and the usual env.
+ */
+export type PluginAuthenticatorFactory = (options: unknown, env: AuthenticatorEnv) => Authenticator | Promise<Authenticator>;

@@ -12,14 +12,14 @@ const METRIC = 'imagegate_registry_auth_decisions_total';
  * given prom-client registry (reused when that registry already has it), or
  * an unregistered one when neither is given.
  */
-export function decisionCounter(metrics?: { counter?: Counter<'authenticator' | 'result'>; registry?: Registry }): DecisionCounter {
+export function decisionCounter(metrics?: { counter?: Counter<'authenticator' | 'result'>; metricsRegistry?: Registry }): DecisionCounter {
   if (metrics?.counter) return metrics.counter;
-  const existing = metrics?.registry?.getSingleMetric(METRIC);
+  const existing = metrics?.metricsRegistry?.getSingleMetric(METRIC);
   if (existing) return existing as Counter<'authenticator' | 'result'>;
   return new Counter({
     name: METRIC,
     help: 'Client authentication decisions by authenticator and result (error counts as deny).',
     labelNames: ['authenticator', 'result'],
-    registers: metrics?.registry ? [metrics.registry] : [],
+    registers: metrics?.metricsRegistry ? [metrics.metricsRegistry] : [],
   });
 }

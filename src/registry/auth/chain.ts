@@ -3,7 +3,7 @@
  *
  *   import { createAuthChain } from './auth/chain';
  *   const chain = await createAuthChain(config.auth.chain, {
- *     logger, baseDir: dirname(configFile), configPath: 'auth.chain', metrics: { registry: promRegistry },
+ *     logger, baseDir: dirname(configFile), configPath: 'auth.chain', metrics: { metricsRegistry },
  *   });                                    // throws ConfigError (path-qualified) → CLI exits 2
  *   const decision = await chain.authenticate(
  *     { kind: 'basic', username, password: new Secret(password) },   // or { kind: 'bearer', token: new Secret(t) }
@@ -14,16 +14,16 @@
  *
  * `entries` is the YAML list as parsed (unknown), e.g.
  *   [{htpasswd: {file: users.htpasswd}}, {name: corp, ldap: {url: ..., ...}}]
- * Custom types: pass `registry: builtinAuthenticators().register('mine', factory)`.
+ * Custom types: pass `factories: builtinAuthenticatorFactories().register({ name: 'mine', params, create })`.
  * Metrics: counter imagegate_registry_auth_decisions_total{authenticator,result}.
  */
 import type { Counter, Registry } from 'prom-client';
 import { ConfigError } from '../../config/errors';
 import type { Logger } from '../../log/logger';
-import type { AuthContext, AuthDecision, Authenticator, ClientCredentials } from './authenticator';
+import type { AuthContext, AuthDecision, Authenticator, AuthenticatorFactories, ClientCredentials } from './authenticator';
+import { builtinAuthenticatorFactories } from './builtins';
 import { type DecisionCounter, decisionCounter } from './chain-metrics';
 import { guardDecision, scrubSecrets } from './decision';
-import { builtinAuthenticators, type AuthenticatorRegistry } from './registry';
 
 /** The ordered chain: the first allow or deny wins, abstain asks the next, the end denies. */
 export interface AuthChain {
@@ -41,10 +41,10 @@ export interface AuthChainEnv {
   baseDir: string;
   /** Where the entries sit in the config, for messages. Default `auth.chain`. */
   configPath?: string;
-  /** Factories by type. Default: the built-ins. */
-  registry?: AuthenticatorRegistry;
+  /** Authenticator factories by type. Default: the built-ins. */
+  factories?: AuthenticatorFactories;
   /** A counter to count decisions in, or a prom-client registry to create it in. */
-  metrics?: { counter?: Counter<'authenticator' | 'result'>; registry?: Registry };
+  metrics?: { counter?: Counter<'authenticator' | 'result'>; metricsRegistry?: Registry };
   /** Longest one authenticator may take before it counts as deny. Default 10 s. */
   timeoutMs?: number;
 }
@@ -54,9 +54,9 @@ const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Validates `entries`, builds every authenticator (failing start-up on any problem), and returns the chain. */
 export async function createAuthChain(entries: unknown, env: AuthChainEnv): Promise<AuthChain> {
   const configPath = env.configPath ?? 'auth.chain';
-  const registry = env.registry ?? builtinAuthenticators();
+  const factories = env.factories ?? builtinAuthenticatorFactories();
   if (!Array.isArray(entries)) throw new ConfigError(configPath, 'must be a list of authenticators');
-  const specs = entries.map((entry, i) => entrySpec(entry, `${configPath}[${i}]`, registry));
+  const specs = entries.map((entry, i) => entrySpec(entry, `${configPath}[${i}]`, factories));
   const seen = new Set<string>();
   for (const spec of specs) {
     if (seen.has(spec.name)) throw new ConfigError(`${spec.path}.name`, `duplicate authenticator name "${spec.name}"; give each entry a unique name`);
@@ -65,10 +65,10 @@ export async function createAuthChain(entries: unknown, env: AuthChainEnv): Prom
   const built: Authenticator[] = [];
   try {
     for (const spec of specs) {
-      const factory = registry.get(spec.type, spec.path);
       const logger = env.logger.child({ authenticator: spec.name });
+      const at = `${spec.path}.${spec.type}`;
       try {
-        built.push(await factory(spec.options, { name: spec.name, logger, baseDir: env.baseDir, configPath: `${spec.path}.${spec.type}` }));
+        built.push(await factories.create(spec.type, spec.options, { name: spec.name, logger, baseDir: env.baseDir, configPath: at }, at));
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         throw new ConfigError(`${spec.path}.${spec.type}`, (err as Error)?.message ?? String(err));
@@ -89,7 +89,7 @@ interface EntrySpec {
   options: unknown;
 }
 
-function entrySpec(entry: unknown, path: string, registry: AuthenticatorRegistry): EntrySpec {
+function entrySpec(entry: unknown, path: string, factories: AuthenticatorFactories): EntrySpec {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
     throw new ConfigError(path, 'must be an object with one authenticator type, e.g. {htpasswd: {file: users.htpasswd}}');
   }
@@ -97,10 +97,10 @@ function entrySpec(entry: unknown, path: string, registry: AuthenticatorRegistry
   const types = Object.keys(rest);
   if (types.length !== 1) {
     const found = types.length === 0 ? 'none' : types.join(', ');
-    throw new ConfigError(path, `needs exactly one authenticator type (${registry.names().join(', ')}), found ${found}`);
+    throw new ConfigError(path, `needs exactly one authenticator type (${factories.names().join(', ')}), found ${found}`);
   }
   const type = types[0];
-  registry.get(type, `${path}.${type}`);
+  factories.require(type, `${path}.${type}`);
   if (name !== undefined && (typeof name !== 'string' || !ENTRY_NAME.test(name))) {
     throw new ConfigError(`${path}.name`, 'must be letters, digits, ".", "_" or "-" (at most 63)');
   }

@@ -1,13 +1,12 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../../config/errors';
 import type { Logger } from '../../log/logger';
-import { Secret } from '../../log/secret';
 import type { UpstreamAuthConfig, UpstreamConfig } from '../config';
-import { readCertificates, readSettingFile } from '../files';
+import { readCertificates } from '../files';
 import type { RegistryMetrics } from '../metrics';
-import { type UpstreamCredentials, anonymous, fromPassword, fromToken } from './credentials';
-import type { EcrUpstreamOptions } from './ecr';
-import type { GcpUpstreamOptions } from './gcp';
+import type { UpstreamAuthDeps } from './auth-kinds';
+import { builtinUpstreamAuthFactories } from './builtins';
+import type { UpstreamCredentials } from './credentials';
 import { createAgents } from './http-client';
 import { HttpUpstream } from './http-upstream';
 import { RedirectPolicy } from './redirect-policy';
@@ -24,9 +23,9 @@ export interface BuildEnv {
   logger?: Logger;
   cache: ManifestCacheOptions;
   /** Builds ECR credentials for an upstream (the shared credential services); absent when not available. */
-  ecr?: (url: URL, options: EcrUpstreamOptions, setting: string) => UpstreamCredentials;
+  ecr?: UpstreamAuthDeps['ecr'];
   /** Builds Google credentials for an upstream (the shared credential services); absent when not available. */
-  gcp?: (options: GcpUpstreamOptions) => UpstreamCredentials;
+  gcp?: UpstreamAuthDeps['gcp'];
   env?: NodeJS.ProcessEnv;
   /** Wraps each upstream (behind its manifest cache) in further decorators: the pull-through caches. */
   decorate?: (upstream: Upstream) => Upstream;
@@ -59,27 +58,9 @@ export function buildRouter(upstreams: UpstreamConfig[], env: BuildEnv): Upstrea
   return new UpstreamRouter(routes);
 }
 
+/** The upstream's credentials, built by the one kind its `auth:` names. */
 function credentialsFor(auth: UpstreamAuthConfig, url: URL, path: string, env: BuildEnv): UpstreamCredentials {
-  if (auth.basic) return fromPassword(auth.basic.username, secretFrom(auth.basic.password, `${path}.basic.password`, env));
-  if (auth.static) return fromToken(secretFrom(auth.static.token, `${path}.static.token`, env));
-  if (auth.ecr) {
-    if (!env.ecr) throw new ConfigError(`${path}.ecr`, 'ECR credentials are not available in this build');
-    return env.ecr(url, auth.ecr, `${path}.ecr`);
-  }
-  if (auth.gcp) {
-    if (!env.gcp) throw new ConfigError(`${path}.gcp`, 'Google credentials are not available in this build');
-    const file = auth.gcp.credentialsFile && resolve(env.baseDir, auth.gcp.credentialsFile);
-    if (file) readSettingFile(file, `${path}.gcp.credentialsFile`);
-    return env.gcp({ scopes: auth.gcp.scopes, credentialsFile: file });
-  }
-  return anonymous;
-}
-
-/** Reads a secret from the config value, a file or an environment variable. */
-function secretFrom(source: { value?: string; file?: string; env?: string }, path: string, env: BuildEnv): Secret {
-  if (source.value !== undefined) return new Secret(source.value);
-  if (source.file !== undefined) return new Secret(readSettingFile(resolve(env.baseDir, source.file), `${path}.file`).replace(/\r?\n$/, ''));
-  const value = (env.env ?? process.env)[source.env as string];
-  if (!value) throw new ConfigError(`${path}.env`, `environment variable ${source.env} is not set`);
-  return new Secret(value);
+  const [kind, params] = Object.entries(auth).find(([, value]) => value !== undefined) ?? ['anonymous', {}];
+  const setting = `${path}.${kind}`;
+  return builtinUpstreamAuthFactories.create(kind, params, { url, setting, baseDir: env.baseDir, env: env.env, ecr: env.ecr, gcp: env.gcp }, setting);
 }

@@ -18,7 +18,7 @@ export interface EcrUpstreamOptions {
  * call). AWS refusing is logged with its cause and answered to the client as
  * UNAVAILABLE without it.
  */
-export function fromEcr(services: CredentialServices, url: URL, options: EcrUpstreamOptions, setting: string, logger: Logger): UpstreamCredentials {
+export function ecrUpstreamCredentials(services: CredentialServices, url: URL, options: EcrUpstreamOptions, setting: string, logger: Logger): UpstreamCredentials {
   const host = options.registry ?? url.host;
   if (!parseEcrHost(host)) {
     throw new ConfigError(options.registry ? `${setting}.registry` : setting, `"${host}" is not an ECR registry host; set registry: <account>.dkr.ecr.<region>.amazonaws.com`);

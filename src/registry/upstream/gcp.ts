@@ -18,7 +18,7 @@ export interface GcpUpstreamOptions {
  * refusing or the metadata server being down is logged with its cause and
  * answered to the client as UNAVAILABLE without it.
  */
-export function fromGcp(services: CredentialServices, options: GcpUpstreamOptions, logger: Logger): UpstreamCredentials {
+export function gcpUpstreamCredentials(services: CredentialServices, options: GcpUpstreamOptions, logger: Logger): UpstreamCredentials {
   return async () => {
     try {
       const { token } = await services.google.accessToken({ scopes: options.scopes, credentialsFile: options.credentialsFile });

@@ -43,7 +43,7 @@ export class OutboundFixture {
       registry,
       aws: { region: 'eu-west-1', endpoints: { sts: this.aws.url }, credentials: standInCredentials, maxAttempts: 1 },
     });
-    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, registry, logger: silentLogger });
+    const proxy = await startOutboundProxy(settings, { tokens: tokens.get, metricsRegistry: registry, logger: silentLogger });
     const started: StartedProxy = {
       proxy,
       tokens,

@@ -11,6 +11,7 @@ import { AwsStandIn, STANDIN_ACCOUNT, standInCredentials } from '../../../testin
 import { authenticatorContract, basic, bearer } from './support/contract';
 import { capturingLogger } from './support/logs';
 import { presignedToken, presignedUrl, tamper } from './support/presign';
+import { buildAuthenticator } from './support/build';
 
 const AUDIENCE = 'https://registry.imagegate.test';
 const NODE_ROLE = `arn:aws:iam::${STANDIN_ACCOUNT}:role/imagegate-node`;
@@ -35,7 +36,7 @@ describe('aws-iam (presigned sts:GetCallerIdentity)', () => {
 
   const options = (extra: Record<string, unknown> = {}) => ({ audience: AUDIENCE, regions: ['eu-west-1'], endpoint: aws.url, ...extra });
   async function authenticator(extra: Record<string, unknown> = {}, logger = silentLogger): Promise<Authenticator> {
-    const a = await awsIamAuthenticator(options(extra), { ...env, logger });
+    const a = await buildAuthenticator(awsIamAuthenticator, options(extra), { ...env, logger });
     opened.push(a);
     return a;
   }
@@ -45,7 +46,7 @@ describe('aws-iam (presigned sts:GetCallerIdentity)', () => {
   authenticatorContract('aws-iam (AWS stand-in)', async () => {
     const good = await providerToken();
     return {
-      create: async (logger) => awsIamAuthenticator(options(), { ...env, logger }),
+      create: async (logger) => buildAuthenticator(awsIamAuthenticator, options(), { ...env, logger }),
       good: basic('aws-iam', good),
       goodName: NODE_ROLE,
       bad: [
@@ -188,7 +189,7 @@ describe('aws-iam (presigned sts:GetCallerIdentity)', () => {
       [{ regions: ['eu-west-1'] }, 'auth.chain[0].aws-iam.audience'],
     ];
     for (const [o, setting] of bad) {
-      assert.throws(() => awsIamAuthenticator(o, env), (err: unknown) => err instanceof ConfigError && err.message.startsWith(setting), JSON.stringify(o));
+      assert.throws(() => buildAuthenticator(awsIamAuthenticator, o, env), (err: unknown) => err instanceof ConfigError && err.message.startsWith(setting), JSON.stringify(o));
     }
   });
 

@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { Counter, Registry } from 'prom-client';
+import { z } from 'zod';
 import { ConfigError } from '../../../src/config/errors';
 import { silentLogger } from '../../../src/log/logger';
 import type { AuthenticatorFactory } from '../../../src/registry/auth/authenticator';
 import { createAuthChain } from '../../../src/registry/auth/chain';
-import { AuthenticatorRegistry, builtinAuthenticators } from '../../../src/registry/auth/registry';
+import { authenticatorFactories, builtinAuthenticatorFactories } from '../../../src/registry/auth/builtins';
 import { basic } from './support/contract';
 import { capturingLogger } from './support/logs';
 
 type Answer = 'allow' | 'deny' | 'abstain' | 'throw' | 'hang' | 'falsy' | 'nameless';
 
 /** A scripted authenticator: answers what its options say, and records calls and closes. */
-function scripted(calls: string[]): AuthenticatorFactory {
-  return (options, env) => {
-    const answer = (options as { answer: Answer }).answer;
+function scripted(calls: string[], name = 'scripted'): AuthenticatorFactory<{ answer: Answer }> {
+  return { name, params: z.object({ answer: z.custom<Answer>() }), create: (options, env) => {
+    const answer = options.answer;
     return {
       name: env.name,
       async authenticate(credentials) {
@@ -32,7 +33,7 @@ function scripted(calls: string[]): AuthenticatorFactory {
         calls.push(`close:${env.name}`);
       },
     };
-  };
+  } };
 }
 
 const ctx = { clientIp: '127.0.0.1' };
@@ -40,10 +41,10 @@ const creds = basic('alice', 'chain-s3cret-pw');
 
 async function run(answers: Answer[], timeoutMs = 10_000) {
   const calls: string[] = [];
-  const registry = new AuthenticatorRegistry().register('scripted', scripted(calls));
+  const factories = authenticatorFactories().register(scripted(calls));
   const metrics = new Registry();
   const { logger, lines } = capturingLogger();
-  const chain = await createAuthChain(answers.map((answer, i) => ({ name: `a${i}`, scripted: { answer } })), { logger, baseDir: '.', registry, metrics: { registry: metrics }, timeoutMs });
+  const chain = await createAuthChain(answers.map((answer, i) => ({ name: `a${i}`, scripted: { answer } })), { logger, baseDir: '.', factories, metrics: { metricsRegistry: metrics }, timeoutMs });
   const decision = await chain.authenticate(creds, ctx);
   await chain.close();
   const counts = (await metrics.getSingleMetric('imagegate_registry_auth_decisions_total')!.get()).values.map((v) => `${v.labels.authenticator}:${v.labels.result}=${v.value}`);
@@ -108,8 +109,8 @@ describe('auth chain', () => {
 
   it('reuses the counter already in a registry when two chains share it', async () => {
     const metrics = new Registry();
-    const first = await createAuthChain([], { logger: silentLogger, baseDir: '.', metrics: { registry: metrics } });
-    const second = await createAuthChain([], { logger: silentLogger, baseDir: '.', metrics: { registry: metrics } });
+    const first = await createAuthChain([], { logger: silentLogger, baseDir: '.', metrics: { metricsRegistry: metrics } });
+    const second = await createAuthChain([], { logger: silentLogger, baseDir: '.', metrics: { metricsRegistry: metrics } });
     await first.authenticate(creds, ctx);
     await second.authenticate(creds, ctx);
     const values = (await metrics.getSingleMetric('imagegate_registry_auth_decisions_total')!.get()).values;
@@ -138,19 +139,19 @@ describe('auth chain', () => {
 
     it('closes the authenticators already built when a later one fails', async () => {
       const calls: string[] = [];
-      const registry = new AuthenticatorRegistry().register('scripted', scripted(calls)).register('broken', () => {
+      const factories = authenticatorFactories().register(scripted(calls)).register({ name: 'broken', params: z.object({}), create: () => {
         throw new Error('cannot start');
-      });
+      } });
       await assert.rejects(
-        createAuthChain([{ name: 'ok', scripted: { answer: 'allow' } }, { broken: {} }], { logger: silentLogger, baseDir: '.', registry }),
+        createAuthChain([{ name: 'ok', scripted: { answer: 'allow' } }, { broken: {} }], { logger: silentLogger, baseDir: '.', factories }),
         /auth\.chain\[1\]\.broken: cannot start/,
       );
       assert.deepEqual(calls, ['close:ok']);
     });
 
     it('refuses to register a type twice, or a badly named one', () => {
-      assert.throws(() => builtinAuthenticators().register('ldap', scripted([])), (e: unknown) => e instanceof ConfigError && /"ldap": is already registered/.test(e.message));
-      assert.throws(() => new AuthenticatorRegistry().register('My Type', scripted([])), ConfigError);
+      assert.throws(() => builtinAuthenticatorFactories().register(scripted([], 'ldap')), (e: unknown) => e instanceof ConfigError && /"ldap": is already registered/.test(e.message));
+      assert.throws(() => authenticatorFactories().register(scripted([], 'My Type')), ConfigError);
     });
 
     it('builds a chain of built-ins from YAML-shaped config and runs it', async () => {

@@ -7,6 +7,7 @@ import { ConfigError } from '../../../src/config/errors';
 import { silentLogger } from '../../../src/log/logger';
 import { htpasswdAuthenticator } from '../../../src/registry/auth/authenticators/htpasswd';
 import { authenticatorContract, basic, bearer } from './support/contract';
+import { buildAuthenticator } from './support/build';
 
 /** A line made by the real `htpasswd -B` (apache2-utils), so `$2y$` hashes are what is tested. */
 const line = (user: string, password: string) => execFileSync('htpasswd', ['-nbB', '-C', '4', user, password], { encoding: 'utf8' }).trim();
@@ -18,7 +19,7 @@ const env = (configPath = 'auth.chain[0].htpasswd') => ({ name: 'files', logger:
 authenticatorContract('htpasswd', () => {
   writeFileSync(join(dir, 'contract.htpasswd'), `# test users\n${line('alice', 'alice-pw-1')}\n${line('bob', 'bob-pw-2')}\n`);
   return {
-    create: async (logger) => htpasswdAuthenticator({ file: 'contract.htpasswd' }, { ...env(), logger }),
+    create: async (logger) => buildAuthenticator(htpasswdAuthenticator, { file: 'contract.htpasswd' }, { ...env(), logger }),
     good: basic('alice', 'alice-pw-1'),
     goodName: 'alice',
     bad: [basic('alice', 'bob-pw-2'), basic('bob', 'alice-pw-1')],
@@ -30,7 +31,7 @@ describe('htpasswd', () => {
   it('re-reads the file when it changes, including an atomic replace', async () => {
     const file = join(dir, 'reload.htpasswd');
     writeFileSync(file, `${line('alice', 'first-pw')}\n`);
-    const auth = await htpasswdAuthenticator({ file, reloadInterval: 0, groups: { developers: ['dave'] } }, env());
+    const auth = await buildAuthenticator(htpasswdAuthenticator, { file, reloadInterval: 0, groups: { developers: ['dave'] } }, env());
     assert.equal((await auth.authenticate(basic('alice', 'first-pw'), { clientIp: '::1' })).kind, 'allow');
     assert.equal((await auth.authenticate(basic('dave', 'dave-pw'), { clientIp: '::1' })).kind, 'abstain');
 
@@ -45,7 +46,7 @@ describe('htpasswd', () => {
   it('spends as long on an unknown user as on a wrong password, so timing does not reveal who exists', async () => {
     const file = join(dir, 'timing.htpasswd');
     writeFileSync(file, `${execFileSync('htpasswd', ['-nbB', '-C', '10', 'alice', 'alice-pw'], { encoding: 'utf8' }).trim()}\n`);
-    const auth = await htpasswdAuthenticator({ file }, env());
+    const auth = await buildAuthenticator(htpasswdAuthenticator, { file }, env());
     const median = async (user: string, expected: string) => {
       const took: number[] = [];
       for (let i = 0; i < 3; i++) {
@@ -64,7 +65,7 @@ describe('htpasswd', () => {
   it('keeps the last good file when the new one is broken', async () => {
     const file = join(dir, 'broken.htpasswd');
     writeFileSync(file, `${line('alice', 'good-pw')}\n`);
-    const auth = await htpasswdAuthenticator({ file, reloadInterval: 0 }, env());
+    const auth = await buildAuthenticator(htpasswdAuthenticator, { file, reloadInterval: 0 }, env());
     writeFileSync(file, 'alice:{SHA}not-bcrypt-and-longer\n');
     assert.equal((await auth.authenticate(basic('alice', 'good-pw'), { clientIp: '::1' })).kind, 'allow');
   });
@@ -79,7 +80,7 @@ describe('htpasswd', () => {
   for (const [what, options, prepare, message] of bad) {
     it(`stops start-up on ${what} with a ConfigError naming the path`, () => {
       prepare();
-      assert.throws(() => htpasswdAuthenticator(options, env()), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(() => buildAuthenticator(htpasswdAuthenticator, options, env()), (err: unknown) => err instanceof ConfigError && message.test(err.message));
     });
   }
 });

@@ -8,6 +8,7 @@ import { createAuthChain } from '../../../src/registry/auth/chain';
 import { jwtAuthenticator } from '../../../src/registry/auth/authenticators/jwt';
 import { GOOGLE_ISSUER, MetadataStandIn, STANDIN_GCP_INSTANCE, STANDIN_GCP_PROJECT, STANDIN_GCP_SA, STANDIN_GCP_ZONE, useMetadataStandIn } from '../../gcp';
 import { authenticatorContract, basic, bearer } from './support/contract';
+import { buildAuthenticator } from './support/build';
 
 const AUDIENCE = 'https://registry.imagegate.test';
 const env = { name: 'gke', logger: silentLogger, baseDir: '.', configPath: 'auth.chain[0].jwt' };
@@ -35,7 +36,7 @@ describe('jwt profile gcp (Google ID tokens from the metadata server)', () => {
     const good = await idToken();
     const claims = decodeJwt(good);
     return {
-      create: async (logger) => jwtAuthenticator(options(), { ...env, logger }),
+      create: async (logger) => buildAuthenticator(jwtAuthenticator, options(), { ...env, logger }),
       good: basic('gcp-id-token', good),
       goodName: STANDIN_GCP_SA,
       bad: [
@@ -50,7 +51,7 @@ describe('jwt profile gcp (Google ID tokens from the metadata server)', () => {
   });
 
   it('takes the issuer https://accounts.google.com by default and names the service account; project, zone and instance become claims', async () => {
-    const auth = await jwtAuthenticator(options(), env);
+    const auth = await buildAuthenticator(jwtAuthenticator, options(), env);
     const d = await auth.authenticate(basic('gcp-id-token', await idToken()), ctx);
     assert.equal(d.kind, 'allow', JSON.stringify(d));
     const { identity } = d as Extract<AuthDecision, { kind: 'allow' }>;
@@ -62,7 +63,7 @@ describe('jwt profile gcp (Google ID tokens from the metadata server)', () => {
   });
 
   it('lets rules say "nodes of project X in zone Y"', async () => {
-    const auth = await jwtAuthenticator(options(), env);
+    const auth = await buildAuthenticator(jwtAuthenticator, options(), env);
     const d = (await auth.authenticate(bearer(await idToken()), ctx)) as Extract<AuthDecision, { kind: 'allow' }>;
     const rules = new Authorizer([
       { claims: { project_id: STANDIN_GCP_PROJECT, zone: 'europe-west1-*' }, repositories: ['gke/**'], actions: ['pull'] },
@@ -73,7 +74,7 @@ describe('jwt profile gcp (Google ID tokens from the metadata server)', () => {
   });
 
   it('denies expired, other-audience, unsigned and foreign-key tokens, and the chain denies another issuer\'s', async () => {
-    const auth = await jwtAuthenticator(options(), env);
+    const auth = await buildAuthenticator(jwtAuthenticator, options(), env);
     const claims = decodeJwt(await idToken());
     const now = Math.floor(Date.now() / 1000);
     const cases: [string, string, RegExp][] = [
@@ -94,6 +95,6 @@ describe('jwt profile gcp (Google ID tokens from the metadata server)', () => {
   });
 
   it('still needs an issuer for the other profiles', () => {
-    assert.throws(() => jwtAuthenticator({ audience: AUDIENCE }, env), /auth\.chain\[0\]\.jwt\.issuer: required/);
+    assert.throws(() => buildAuthenticator(jwtAuthenticator, { audience: AUDIENCE }, env), /auth\.chain\[0\]\.jwt\.issuer: required/);
   });
 });

@@ -7,6 +7,7 @@ import { jwtAuthenticator } from '../../../src/registry/auth/authenticators/jwt'
 import { AwsStandIn, STANDIN_ACCOUNT, STANDIN_NODE_ROLE, standInCredentials } from '../../../testing/aws';
 import { authenticatorContract, basic, bearer } from './support/contract';
 import { OIDC_CLIENT_ID, OIDC_RESOURCE, startOidcIssuer, type OidcIssuer } from './support/oidc';
+import { buildAuthenticator } from './support/build';
 
 const AUDIENCE = 'https://registry.imagegate.test';
 const env = { name: 'aws', logger: silentLogger, baseDir: '.', configPath: 'auth.chain[0].jwt' };
@@ -39,7 +40,7 @@ describe('jwt', () => {
     authenticatorContract('jwt (AWS STS JWKS)', async () => {
       const token = await mint(aws);
       return {
-        create: async (logger) => jwtAuthenticator(awsOptions(), { ...env, logger }),
+        create: async (logger) => buildAuthenticator(jwtAuthenticator, awsOptions(), { ...env, logger }),
         good: basic('AWS', token),
         goodName: STANDIN_NODE_ROLE,
         bad: [bearer(await mint(aws, 'https://elsewhere.example')), bearer(`${token.slice(0, -4)}AAAA`)],
@@ -48,7 +49,7 @@ describe('jwt', () => {
     });
 
     it('accepts RS256 and ES384 tokens as the role ARN, with the account from the STS claim', async () => {
-      const auth = await jwtAuthenticator(awsOptions(), env);
+      const auth = await buildAuthenticator(jwtAuthenticator, awsOptions(), env);
       for (const alg of ['RS256', 'ES384'] as const) {
         const d = await auth.authenticate(bearer(await mint(aws, AUDIENCE, alg)), ctx);
         assert.equal(d.kind, 'allow', `${alg}: ${JSON.stringify(d)}`);
@@ -60,13 +61,13 @@ describe('jwt', () => {
     });
 
     it('finds the keys by issuer discovery when no JWKS URL is given', async () => {
-      const auth = await jwtAuthenticator({ issuer: aws.issuer, audience: AUDIENCE, profile: 'aws-sts' }, env);
+      const auth = await buildAuthenticator(jwtAuthenticator, { issuer: aws.issuer, audience: AUDIENCE, profile: 'aws-sts' }, env);
       assert.equal((await auth.authenticate(bearer(await mint(aws)), ctx)).kind, 'allow');
     });
 
     it('maps configured claim paths to groups and attributes', async () => {
       const claims = { name: ['missing', 'sub'], groups: ['[https://sts.amazonaws.com/].aws_account'], attributes: { region: '[https://sts.amazonaws.com/].source_region' } };
-      const auth = await jwtAuthenticator({ ...awsOptions(), claims }, env);
+      const auth = await buildAuthenticator(jwtAuthenticator, { ...awsOptions(), claims }, env);
       const d = await auth.authenticate(bearer(await mint(aws)), ctx);
       assert.ok(d.kind === 'allow');
       assert.deepEqual(d.identity.groups, [STANDIN_ACCOUNT]);
@@ -82,7 +83,7 @@ describe('jwt', () => {
     ];
     for (const [what, token] of attacks) {
       it(`denies a token that is ${what}`, async () => {
-        const auth = await jwtAuthenticator(awsOptions(), env);
+        const auth = await buildAuthenticator(jwtAuthenticator, awsOptions(), env);
         for (const c of [bearer(await token()), basic('AWS', await token())]) {
           const d = await auth.authenticate(c, ctx);
           assert.equal(d.kind, 'deny', JSON.stringify(d));
@@ -91,7 +92,7 @@ describe('jwt', () => {
     }
 
     it('denies an expired token (beyond the leeway)', async () => {
-      const auth = await jwtAuthenticator({ ...awsOptions(), issuer: past.issuer, jwksUrl: past.jwksUrl }, env);
+      const auth = await buildAuthenticator(jwtAuthenticator, { ...awsOptions(), issuer: past.issuer, jwksUrl: past.jwksUrl }, env);
       const d = await auth.authenticate(bearer(await mint(past)), ctx);
       assert.equal(d.kind, 'deny');
       assert.match((d as { reason: string }).reason, /ERR_JWT_EXPIRED/);
@@ -99,7 +100,7 @@ describe('jwt', () => {
 
     it('denies when the issuer’s keys cannot be fetched', async () => {
       const token = await mint(aws);
-      const auth = await jwtAuthenticator({ issuer: aws.issuer, jwksUrl: 'http://127.0.0.1:9/jwks.json', audience: AUDIENCE, timeout: '2s' }, env);
+      const auth = await buildAuthenticator(jwtAuthenticator, { issuer: aws.issuer, jwksUrl: 'http://127.0.0.1:9/jwks.json', audience: AUDIENCE, timeout: '2s' }, env);
       assert.deepEqual(await auth.authenticate(bearer(token), ctx), { kind: 'deny', reason: 'issuer keys unavailable' });
     });
   });
@@ -107,7 +108,7 @@ describe('jwt', () => {
   describe('against a real OIDC issuer (oidc-provider)', () => {
     const oidcOptions = () => ({ issuer: oidc.issuer, audience: OIDC_RESOURCE, algorithms: ['RS256'], claims: { name: ['client_id'] } });
     authenticatorContract('jwt (oidc-provider discovery)', async () => ({
-      create: async (logger) => jwtAuthenticator(oidcOptions(), { ...env, logger }),
+      create: async (logger) => buildAuthenticator(jwtAuthenticator, oidcOptions(), { ...env, logger }),
       good: bearer(await oidc.token()),
       goodName: OIDC_CLIENT_ID,
       bad: [bearer(await forge('RS256', 'test-rs256', await oidc.token()))],
@@ -115,7 +116,7 @@ describe('jwt', () => {
     }));
 
     it('takes the token as the Basic password too, whatever the user name', async () => {
-      const auth = await jwtAuthenticator(oidcOptions(), env);
+      const auth = await buildAuthenticator(jwtAuthenticator, oidcOptions(), env);
       const d = await auth.authenticate(basic('oauth2accesstoken', await oidc.token()), ctx);
       assert.equal(d.kind === 'allow' && d.identity.name, OIDC_CLIENT_ID);
     });
@@ -132,7 +133,7 @@ describe('jwt', () => {
   for (const [what, patch, message] of bad) {
     it(`refuses ${what} with a ConfigError naming the path`, () => {
       const options = { issuer: 'https://issuer.example.com', audience: AUDIENCE, ...patch };
-      assert.throws(() => jwtAuthenticator(options, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(() => buildAuthenticator(jwtAuthenticator, options, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
     });
   }
 });

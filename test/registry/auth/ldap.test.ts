@@ -8,6 +8,7 @@ import type { Authenticator } from '../../../src/registry/auth/authenticator';
 import { requireTcp } from '../../../testing/services';
 import { authenticatorContract, basic, bearer } from './support/contract';
 import { LDAP_BASE, LDAP_HOST_PORT, LDAP_USERS, ldapOptions } from './support/ldap';
+import { buildAuthenticator } from './support/build';
 
 const env = { name: 'corp', logger: silentLogger, baseDir: '.', configPath: 'auth.chain[1].ldap' };
 const ctx = { clientIp: '127.0.0.1' };
@@ -16,7 +17,7 @@ describe('ldap (real slapd)', () => {
   before(() => requireTcp('slapd', LDAP_HOST_PORT));
 
   authenticatorContract('ldap', () => ({
-    create: async (logger) => ldapAuthenticator(ldapOptions(), { ...env, logger }),
+    create: async (logger) => buildAuthenticator(ldapAuthenticator, ldapOptions(), { ...env, logger }),
     good: basic('alice', LDAP_USERS.alice.password),
     goodName: 'alice',
     bad: [basic('alice', LDAP_USERS.bob.password), basic('alice', ''), basic('*', 'alice-s3cret'), basic('admin)(|(uid=*', 'x-y-z-w')],
@@ -25,7 +26,7 @@ describe('ldap (real slapd)', () => {
 
   let auth: Authenticator;
   before(async () => {
-    auth = await ldapAuthenticator(ldapOptions(), env);
+    auth = await buildAuthenticator(ldapAuthenticator, ldapOptions(), env);
   });
 
   for (const [user, { password, groups }] of Object.entries(LDAP_USERS)) {
@@ -53,12 +54,12 @@ describe('ldap (real slapd)', () => {
   });
 
   it('denies when the directory is down', async () => {
-    const down = await ldapAuthenticator({ ...ldapOptions(), url: 'ldap://127.0.0.1:9', timeout: '2s' }, env);
+    const down = await buildAuthenticator(ldapAuthenticator, { ...ldapOptions(), url: 'ldap://127.0.0.1:9', timeout: '2s' }, env);
     assert.deepEqual(await down.authenticate(basic('alice', LDAP_USERS.alice.password), ctx), { kind: 'deny', reason: 'directory unavailable' });
   });
 
   it('denies when the service account cannot bind', async () => {
-    const wrong = await ldapAuthenticator({ ...ldapOptions(), bindPassword: 'not-the-service-password' }, env);
+    const wrong = await buildAuthenticator(ldapAuthenticator, { ...ldapOptions(), bindPassword: 'not-the-service-password' }, env);
     assert.equal((await wrong.authenticate(basic('alice', LDAP_USERS.alice.password), ctx)).kind, 'deny');
   });
 
@@ -97,7 +98,7 @@ describe('ldap (real slapd)', () => {
   ];
   for (const [what, patch, message] of bad) {
     it(`refuses ${what} with a ConfigError naming the path`, () => {
-      assert.throws(() => ldapAuthenticator({ ...ldapOptions(), ...patch }, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(() => buildAuthenticator(ldapAuthenticator, { ...ldapOptions(), ...patch }, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
     });
   }
 });

@@ -4,6 +4,7 @@ import { ConfigError } from '../../../src/config/errors';
 import { silentLogger } from '../../../src/log/logger';
 import { moduleAuthenticator } from '../../../src/registry/auth/authenticators/module';
 import { authenticatorContract, basic, bearer } from './support/contract';
+import { buildAuthenticator } from './support/build';
 
 const env = { name: 'keys', logger: silentLogger, baseDir: __dirname, configPath: 'auth.chain[4].module' };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -14,7 +15,7 @@ const apiKeys = {
 
 describe('module (fixture plugins)', () => {
   authenticatorContract('module: the README example (ESM default export)', () => ({
-    create: async (logger) => moduleAuthenticator(apiKeys, { ...env, logger }),
+    create: async (logger) => buildAuthenticator(moduleAuthenticator, apiKeys, { ...env, logger }),
     good: bearer('ci-bot-api-key-1'),
     goodName: 'ci-bot',
     bad: [bearer('ci-bot-api-key-2'), basic('apikey', 'not-a-key-at-all')],
@@ -22,7 +23,7 @@ describe('module (fixture plugins)', () => {
   }));
 
   authenticatorContract('module: CommonJS `create` export', () => ({
-    create: async (logger) => moduleAuthenticator({ path: 'fixtures/fixed-user.cjs', options: { user: 'robot', password: 'robot-pw-1' } }, { ...env, logger }),
+    create: async (logger) => buildAuthenticator(moduleAuthenticator, { path: 'fixtures/fixed-user.cjs', options: { user: 'robot', password: 'robot-pw-1' } }, { ...env, logger }),
     good: basic('robot', 'robot-pw-1'),
     goodName: 'robot',
     bad: [basic('robot', 'robot-pw-2')],
@@ -30,7 +31,7 @@ describe('module (fixture plugins)', () => {
   }));
 
   it('passes groups through and takes the key as the Basic password of `apikey`', async () => {
-    const auth = await moduleAuthenticator(apiKeys, env);
+    const auth = await buildAuthenticator(moduleAuthenticator, apiKeys, env);
     const d = await auth.authenticate(basic('apikey', 'ci-bot-api-key-1'), { clientIp: '::1' });
     assert.deepEqual(d, { kind: 'allow', identity: { name: 'ci-bot', groups: ['ci'], claims: {}, authenticator: 'keys' } });
   });
@@ -46,7 +47,7 @@ describe('module (fixture plugins)', () => {
   ];
   for (const [what, options, message] of failures) {
     it(`fails start-up (never skips the plugin) on ${what}`, async () => {
-      await assert.rejects(Promise.resolve().then(() => moduleAuthenticator(options, env)), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      await assert.rejects(Promise.resolve().then(() => buildAuthenticator(moduleAuthenticator, options, env)), (err: unknown) => err instanceof ConfigError && message.test(err.message));
     });
   }
 });

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
 import { ConfigError } from '../../../src/config/errors';
 import { silentLogger } from '../../../src/log/logger';
-import { staticAuthenticator } from '../../../src/registry/auth/authenticators/static';
+import { listedUsersAuthenticator } from '../../../src/registry/auth/authenticators/static';
 import { authenticatorContract, basic, bearer } from './support/contract';
+import { buildAuthenticator } from './support/build';
 
 const env = { name: 'users', logger: silentLogger, baseDir: '.', configPath: 'auth.chain[0].static' };
 const users = () => [
@@ -12,7 +13,7 @@ const users = () => [
 ];
 
 authenticatorContract('static (bcrypt)', () => ({
-  create: async (logger) => staticAuthenticator({ users: users() }, { ...env, logger }),
+  create: async (logger) => buildAuthenticator(listedUsersAuthenticator, { users: users() }, { ...env, logger }),
   good: basic('alice', 'alice-pw-1'),
   goodName: 'alice',
   bad: [basic('alice', 'robot-plain-pw'), basic('alice', 'alice-pw-1 ')],
@@ -20,7 +21,7 @@ authenticatorContract('static (bcrypt)', () => ({
 }));
 
 authenticatorContract('static (plain)', () => ({
-  create: async (logger) => staticAuthenticator({ users: users() }, { ...env, logger }),
+  create: async (logger) => buildAuthenticator(listedUsersAuthenticator, { users: users() }, { ...env, logger }),
   good: basic('robot', 'robot-plain-pw'),
   goodName: 'robot',
   bad: [basic('robot', 'robot-plain-p'), basic('robot', 'ROBOT-PLAIN-PW')],
@@ -29,7 +30,7 @@ authenticatorContract('static (plain)', () => ({
 
 describe('static', () => {
   it('gives configured groups', async () => {
-    const d = await (await staticAuthenticator({ users: users() }, env)).authenticate(basic('alice', 'alice-pw-1'), { clientIp: '::1' });
+    const d = await (await buildAuthenticator(listedUsersAuthenticator, { users: users() }, env)).authenticate(basic('alice', 'alice-pw-1'), { clientIp: '::1' });
     assert.deepEqual(d.kind === 'allow' && d.identity.groups, ['developers']);
   });
 
@@ -41,7 +42,7 @@ describe('static', () => {
   ];
   for (const [what, options, message] of bad) {
     it(`refuses ${what} with a ConfigError naming the path`, () => {
-      assert.throws(() => staticAuthenticator(options, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(() => buildAuthenticator(listedUsersAuthenticator, options, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
     });
   }
 });

@@ -4,6 +4,7 @@ import { silentLogger } from '../../../src/log/logger';
 import { webhookAuthenticator } from '../../../src/registry/auth/authenticators/webhook';
 import { authenticatorContract, basic, bearer } from './support/contract';
 import { startWebhookServer, type WebhookServer } from './support/webhook-server';
+import { buildAuthenticator } from './support/build';
 
 const env = { name: 'hook', logger: silentLogger, baseDir: '.', configPath: 'auth.chain[2].webhook' };
 const ctx = { clientIp: '10.1.2.3', repository: 'team-a/app' };
@@ -16,7 +17,7 @@ describe('webhook (loopback server)', () => {
   after(() => hook?.close());
 
   authenticatorContract('webhook', () => ({
-    create: async (logger) => webhookAuthenticator({ url: `${hook.url}/auth`, headers: { authorization: 'Bearer hook-shared-s3cret' } }, { ...env, logger }),
+    create: async (logger) => buildAuthenticator(webhookAuthenticator, { url: `${hook.url}/auth`, headers: { authorization: 'Bearer hook-shared-s3cret' } }, { ...env, logger }),
     good: basic('alice', 'alice-hook-pw'),
     goodName: 'alice',
     bad: [basic('alice', 'wrong-hook-pw'), bearer('wrong-token-123')],
@@ -24,7 +25,7 @@ describe('webhook (loopback server)', () => {
   }));
 
   it('allows on 200 with identity, groups and claims, and POSTs the credentials and context as JSON', async () => {
-    const auth = await webhookAuthenticator({ url: `${hook.url}/auth`, headers: { authorization: 'Bearer hook-shared-s3cret' } }, env);
+    const auth = await buildAuthenticator(webhookAuthenticator, { url: `${hook.url}/auth`, headers: { authorization: 'Bearer hook-shared-s3cret' } }, env);
     hook.seen.length = 0;
     const d = await auth.authenticate(bearer('hook-token-abcdef'), ctx);
     assert.deepEqual(d, { kind: 'allow', identity: { name: 'alice', groups: ['hooked'], claims: { team: 'a' }, authenticator: 'hook' } });
@@ -41,13 +42,13 @@ describe('webhook (loopback server)', () => {
   ];
   for (const [what, path, extra, reason] of cases) {
     it(`denies on ${what}`, async () => {
-      const auth = await webhookAuthenticator({ url: `${hook.url}${path}`, ...extra }, env);
+      const auth = await buildAuthenticator(webhookAuthenticator, { url: `${hook.url}${path}`, ...extra }, env);
       assert.deepEqual(await auth.authenticate(basic('mallory', 'guess-pw'), ctx), { kind: 'deny', reason });
     });
   }
 
   it('denies when the webhook is unreachable', async () => {
-    const auth = await webhookAuthenticator({ url: 'http://127.0.0.1:9/auth', timeout: '2s' }, env);
+    const auth = await buildAuthenticator(webhookAuthenticator, { url: 'http://127.0.0.1:9/auth', timeout: '2s' }, env);
     assert.deepEqual(await auth.authenticate(basic('alice', 'alice-hook-pw'), ctx), { kind: 'deny', reason: 'webhook unreachable' });
   });
 
@@ -58,7 +59,7 @@ describe('webhook (loopback server)', () => {
   ];
   for (const [what, options, message] of bad) {
     it(`refuses ${what} with a ConfigError naming the path`, () => {
-      assert.throws(() => webhookAuthenticator(options, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(() => buildAuthenticator(webhookAuthenticator, options, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
     });
   }
 });

@@ -10,6 +10,7 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { silentLogger } from '../../../src/log/logger';
 import { Secret } from '../../../src/log/secret';
 import { jwtAuthenticator } from '../../../src/registry/auth/authenticators/jwt';
+import { buildAuthenticator } from '../auth/support/build';
 
 describe('registry hardening: JWT iat in the future (issue 19, minor)', () => {
   let server: http.Server;
@@ -26,7 +27,7 @@ describe('registry hardening: JWT iat in the future (issue 19, minor)', () => {
   after(() => server?.close());
 
   const check = async (offsetSeconds: number) => {
-    const auth = await jwtAuthenticator({ issuer, jwksUrl: `${issuer}/jwks`, audience: 'aud' }, { name: 'jwt', logger: silentLogger, baseDir: '.', configPath: 'auth.chain[0].jwt' });
+    const auth = await buildAuthenticator(jwtAuthenticator, { issuer, jwksUrl: `${issuer}/jwks`, audience: 'aud' }, { name: 'jwt', logger: silentLogger, baseDir: '.', configPath: 'auth.chain[0].jwt' });
     const token = await sign(Math.floor(Date.now() / 1000) + offsetSeconds);
     return auth.authenticate({ kind: 'bearer', token: new Secret(token) }, { clientIp: '127.0.0.1' });
   };

@@ -50,7 +50,7 @@ export async function startTestFacade(config: RegistryConfig = testConfig(), sin
   }
   const logger = createLogger({ level: sink ? 'debug' : 'error', sink: sink ?? [] });
   const metrics = createRegistry();
-  return Object.assign(await startRegistry(config, { logger, registry: metrics, baseDir: process.cwd() }), { metrics });
+  return Object.assign(await startRegistry(config, { logger, metricsRegistry: metrics, baseDir: process.cwd() }), { metrics });
 }
 
 /** `Authorization: Basic …` for a user. */

@@ -5,9 +5,9 @@ import { duration } from '../../../config/duration';
 import { AWS_IAM_AUDIENCE_HEADER, AWS_IAM_TOKEN_PREFIX, decodeAwsIamToken, regionalStsHost } from '../../../credentials/aws-iam-token';
 import { compileGlob } from '../../access/glob';
 import { createAgents, readSmall, send } from '../../upstream/http-client';
-import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials, Identity } from '../authenticator';
+import type { AuthDecision, Authenticator, AuthenticatorEnv, AuthenticatorFactory, ClientCredentials, Identity } from '../authenticator';
 import { checkPresigned } from './aws-iam-request';
-import { parseOptions, trustedUrl } from './options';
+import { trustedUrl } from './options';
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1');
 
@@ -65,8 +65,11 @@ class Refused extends Error {}
  * unreachable → deny. Verified identities are kept per presigned request
  * until it expires, and concurrent logins with one request share one STS call.
  */
-export const awsIamAuthenticator: AuthenticatorFactory = (options, env) => {
-  const o = parseOptions(schema, options, env.configPath);
+export const awsIamAuthenticator: AuthenticatorFactory<Params> = { name: 'aws-iam', params: schema, create: createAwsIam };
+
+type Params = z.output<typeof schema>;
+
+function createAwsIam(o: Params, env: AuthenticatorEnv) {
   const hosts = new Set([...o.regions.map(regionalStsHost), ...o.stsHosts.map((h) => h.toLowerCase())]);
   const groupRules = o.groups.map((g) => ({ arn: g.arn === undefined ? undefined : compileGlob(g.arn), account: g.account, groups: g.groups }));
   const agents = createAgents(64);
@@ -141,7 +144,7 @@ export const awsIamAuthenticator: AuthenticatorFactory = (options, env) => {
       agents.https.destroy();
     },
   } satisfies Authenticator;
-};
+}
 
 /**
  * `arn:aws:sts::<account>:assumed-role/<role>/<session>` → the role's ARN

@@ -6,9 +6,8 @@ import { z } from 'zod';
 import { duration } from '../../../config/duration';
 import { ConfigError } from '../../../config/errors';
 import type { Logger } from '../../../log/logger';
-import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials } from '../authenticator';
+import type { AuthDecision, Authenticator, AuthenticatorEnv, AuthenticatorFactory, ClientCredentials } from '../authenticator';
 import { bcryptHash, bcryptMatches, isBcryptHash } from './compare';
-import { parseOptions } from './options';
 
 /** The options of this authenticator (docs/configuration.md checks its keys against them). */
 export const schema = z.strictObject({
@@ -28,8 +27,11 @@ export const schema = z.strictObject({
  * cost, so that the answer's timing does not tell which users exist; wrong
  * password → deny; bearer tokens → abstain.
  */
-export const htpasswdAuthenticator: AuthenticatorFactory = (options, env) => {
-  const o = parseOptions(schema, options, env.configPath);
+export const htpasswdAuthenticator: AuthenticatorFactory<Params> = { name: 'htpasswd', params: schema, create: createHtpasswd };
+
+type Params = z.output<typeof schema>;
+
+function createHtpasswd(o: Params, env: AuthenticatorEnv) {
   const file = resolve(env.baseDir, o.file);
   let users: Map<string, string>;
   let version: string;
@@ -81,7 +83,7 @@ export const htpasswdAuthenticator: AuthenticatorFactory = (options, env) => {
     },
     async close() {},
   } satisfies Authenticator;
-};
+}
 
 /** Parses `user:hash` lines; blank lines and `#` comments are skipped; a non-bcrypt hash is an error naming its line. */
 export function parseHtpasswd(text: string): Map<string, string> {

@@ -1,10 +1,10 @@
 import { decodeJwt, errors, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
-import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials } from '../authenticator';
+import type { AuthDecision, Authenticator, AuthenticatorEnv, AuthenticatorFactory, ClientCredentials } from '../authenticator';
 import { claimMappingSchema, identityFrom } from './claims';
 import { remoteKeys } from './jwt-keys';
-import { parseOptions, trustedUrl } from './options';
+import { trustedUrl } from './options';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
@@ -78,8 +78,11 @@ export const schema = z
  * Accepts AWS STS GetWebIdentityToken JWTs (`profile: aws-sts`) and Google
  * ID tokens from the metadata server (`profile: gcp`).
  */
-export const jwtAuthenticator: AuthenticatorFactory = (options, env) => {
-  const o = parseOptions(schema, options, env.configPath);
+export const jwtAuthenticator: AuthenticatorFactory<Params> = { name: 'jwt', params: schema, create: createJwt };
+
+type Params = z.output<typeof schema>;
+
+function createJwt(o: Params, env: AuthenticatorEnv) {
   const keys = remoteKeys({ issuer: o.issuer, jwksUrl: o.jwksUrl, timeoutMs: o.timeout });
 
   return {
@@ -119,7 +122,7 @@ export const jwtAuthenticator: AuthenticatorFactory = (options, env) => {
     },
     async close() {},
   } satisfies Authenticator;
-};
+}
 
 /** `iss` of a JWT-shaped string, without verifying anything; undefined when it is not a JWT. */
 function unverifiedIssuer(token: string): string | undefined {

@@ -2,9 +2,9 @@ import { Client, InvalidCredentialsError } from 'ldapts';
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
 import type { Secret } from '../../../log/secret';
-import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials } from '../authenticator';
+import type { AuthDecision, Authenticator, AuthenticatorEnv, AuthenticatorFactory, ClientCredentials } from '../authenticator';
 import { fillFilter, plausibleUsername } from './ldap-filter';
-import { isLoopbackHost, parseOptions, secretString } from './options';
+import { isLoopbackHost, secretString } from './options';
 
 /** The options of this authenticator (docs/configuration.md checks its keys against them). */
 export const schema = z
@@ -48,8 +48,11 @@ type Options = z.output<typeof schema>;
  * User not found → abstain; wrong or empty password (no anonymous bind) →
  * deny; names with filter syntax → deny; directory unreachable → deny.
  */
-export const ldapAuthenticator: AuthenticatorFactory = (options, env) => {
-  const o = parseOptions(schema, options, env.configPath);
+export const ldapAuthenticator: AuthenticatorFactory<Params> = { name: 'ldap', params: schema, create: createLdap };
+
+type Params = z.output<typeof schema>;
+
+function createLdap(o: Params, env: AuthenticatorEnv) {
   return {
     name: env.name,
     async authenticate(credentials: ClientCredentials): Promise<AuthDecision> {
@@ -65,7 +68,7 @@ export const ldapAuthenticator: AuthenticatorFactory = (options, env) => {
     },
     async close() {},
   } satisfies Authenticator;
-};
+}
 
 async function check(o: Options, username: string, password: Secret, authenticator: string): Promise<AuthDecision> {
   const service = await connect(o);

@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../../../config/errors';
-import type { Authenticator, AuthenticatorFactory } from '../authenticator';
-import { parseOptions } from './options';
+import type { Authenticator, AuthenticatorEnv, AuthenticatorFactory, PluginAuthenticatorFactory } from '../authenticator';
 
 /** The options of this authenticator (docs/configuration.md checks its keys against them). */
 export const schema = z.strictObject({
@@ -24,8 +23,11 @@ const importModule = new Function('specifier', 'return import(specifier)') as (s
  * factory, or whose factory throws or returns no authenticator stops start-up:
  * a plugin is never skipped.
  */
-export const moduleAuthenticator: AuthenticatorFactory = async (options, env) => {
-  const o = parseOptions(schema, options, env.configPath);
+export const moduleAuthenticator: AuthenticatorFactory<Params> = { name: 'module', params: schema, create: createModule };
+
+type Params = z.output<typeof schema>;
+
+async function createModule(o: Params, env: AuthenticatorEnv) {
   const file = resolve(env.baseDir, o.path);
   const at = `${env.configPath}.path`;
   if (!existsSync(file)) throw new ConfigError(at, `${file}: no such file`);
@@ -48,13 +50,13 @@ export const moduleAuthenticator: AuthenticatorFactory = async (options, env) =>
     throw new ConfigError(at, `${file}: the factory returned no authenticator (an object with authenticate() and close())`);
   }
   return authenticator;
-};
+}
 
-function factoryOf(mod: Record<string, unknown>): AuthenticatorFactory | undefined {
+function factoryOf(mod: Record<string, unknown>): PluginAuthenticatorFactory | undefined {
   const def = mod.default as Record<string, unknown> | ((...args: unknown[]) => unknown) | undefined;
-  if (typeof def === 'function') return def as AuthenticatorFactory;
-  if (typeof mod.create === 'function') return mod.create as AuthenticatorFactory;
-  if (def && typeof def === 'object' && typeof def.create === 'function') return def.create as AuthenticatorFactory;
+  if (typeof def === 'function') return def as PluginAuthenticatorFactory;
+  if (typeof mod.create === 'function') return mod.create as PluginAuthenticatorFactory;
+  if (def && typeof def === 'object' && typeof def.create === 'function') return def.create as PluginAuthenticatorFactory;
   return undefined;
 }
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
-import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials } from '../authenticator';
+import type { AuthDecision, Authenticator, AuthenticatorEnv, AuthenticatorFactory, ClientCredentials } from '../authenticator';
 import { claimMappingSchema, identityFrom } from './claims';
 import { postToBackend } from './http';
-import { parseOptions, secretString, trustedUrl } from './options';
+import { secretString, trustedUrl } from './options';
 
 /** The options of this authenticator (docs/configuration.md checks its keys against them). */
 export const schema = z.strictObject({
@@ -27,8 +27,11 @@ export const schema = z.strictObject({
  * (the bearer token, or the Basic password) with an RFC 7662 POST.
  * `active: false`, a wrong audience, an error status or a timeout → deny.
  */
-export const introspectionAuthenticator: AuthenticatorFactory = (options, env) => {
-  const o = parseOptions(schema, options, env.configPath);
+export const introspectionAuthenticator: AuthenticatorFactory<Params> = { name: 'oauth2-introspection', params: schema, create: createIntrospection };
+
+type Params = z.output<typeof schema>;
+
+function createIntrospection(o: Params, env: AuthenticatorEnv) {
   const audiences = o.audience === undefined ? undefined : [o.audience].flat();
   const basic = Buffer.from(`${encodeURIComponent(o.clientId)}:${encodeURIComponent(o.clientSecret.reveal())}`).toString('base64');
   return {
@@ -60,4 +63,4 @@ export const introspectionAuthenticator: AuthenticatorFactory = (options, env) =
     },
     async close() {},
   } satisfies Authenticator;
-};
+}

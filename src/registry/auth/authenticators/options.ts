@@ -1,26 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { ConfigError } from '../../../config/errors';
 import { Secret } from '../../../log/secret';
-
-/**
- * Validates an authenticator's options with a zod schema. The first problem
- * becomes a ConfigError naming its full path, e.g. `auth.chain[1].ldap.url`.
- * Unknown keys are errors too (schemas are strict), so a typo stops start-up.
- */
-export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, configPath: string): z.output<S> {
-  const result = schema.safeParse(options ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  const message = issue.code === 'unrecognized_keys' ? 'unknown setting' : issue.message;
-  throw new ConfigError(joinPath(configPath, keys), message);
-}
-
-/** `auth.chain[1].ldap` + [`groups`, 0] → `auth.chain[1].ldap.groups[0]`. */
-export function joinPath(base: string, keys: readonly PropertyKey[]): string {
-  return keys.reduce<string>((path, key) => (typeof key === 'number' ? `${path}[${key}]` : `${path}.${String(key)}`), base);
-}
 
 /** A secret setting: a non-empty string, held as a Secret from the moment it is read. */
 export const secretString = () => z.string().min(1, 'must not be empty').transform((value) => new Secret(value));

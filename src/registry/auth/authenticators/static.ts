@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { ConfigError } from '../../../config/errors';
-import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials } from '../authenticator';
+import type { AuthDecision, Authenticator, AuthenticatorEnv, AuthenticatorFactory, ClientCredentials } from '../authenticator';
 import { bcryptMatches, constantTimeEqual, isBcryptHash } from './compare';
-import { parseOptions, secretString } from './options';
+import { secretString } from './options';
 
 const user = z
   .strictObject({
@@ -24,8 +24,11 @@ export const schema = z.strictObject({
  * `static`: users listed in the config, each with a bcrypt hash or a plain
  * password. Unknown user → abstain; wrong password → deny; bearer → abstain.
  */
-export const staticAuthenticator: AuthenticatorFactory = (options, env) => {
-  const o = parseOptions(schema, options, env.configPath);
+export const listedUsersAuthenticator: AuthenticatorFactory<Params> = { name: 'static', params: schema, create: createListedUsers };
+
+type Params = z.output<typeof schema>;
+
+function createListedUsers(o: Params, env: AuthenticatorEnv) {
   const users = new Map(o.users.map((u) => [u.username, u]));
   if (users.size !== o.users.length) {
     const dup = o.users.findIndex((u, i) => o.users.findIndex((v) => v.username === u.username) !== i);
@@ -44,4 +47,4 @@ export const staticAuthenticator: AuthenticatorFactory = (options, env) => {
     },
     async close() {},
   } satisfies Authenticator;
-};
+}

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
-import type { AuthDecision, Authenticator, AuthenticatorFactory, ClientCredentials, AuthContext } from '../authenticator';
+import type { AuthDecision, Authenticator, AuthenticatorEnv, AuthenticatorFactory, ClientCredentials, AuthContext } from '../authenticator';
 import { postToBackend } from './http';
-import { parseOptions, secretString, trustedUrl } from './options';
+import { secretString, trustedUrl } from './options';
 
 /** The options of this authenticator (docs/configuration.md checks its keys against them). */
 export const schema = z.strictObject({
@@ -28,8 +28,11 @@ const answerSchema = z.object({
  * claims?}` → allow; any other status, a malformed 200, an error or a
  * timeout → deny.
  */
-export const webhookAuthenticator: AuthenticatorFactory = (options, env) => {
-  const o = parseOptions(schema, options, env.configPath);
+export const webhookAuthenticator: AuthenticatorFactory<Params> = { name: 'webhook', params: schema, create: createWebhook };
+
+type Params = z.output<typeof schema>;
+
+function createWebhook(o: Params, env: AuthenticatorEnv) {
   return {
     name: env.name,
     async authenticate(credentials: ClientCredentials, context: AuthContext): Promise<AuthDecision> {
@@ -51,7 +54,7 @@ export const webhookAuthenticator: AuthenticatorFactory = (options, env) => {
     },
     async close() {},
   } satisfies Authenticator;
-};
+}
 
 function requestBody(credentials: ClientCredentials, context: AuthContext) {
   const secret = credentials.kind === 'basic'

@@ -5,9 +5,10 @@
  * own or the chain's around it.
  */
 import assert from 'node:assert/strict';
+import { z } from 'zod';
 import { Secret } from '../../../../src/log/secret';
 import type { AuthContext, AuthDecision, Authenticator, ClientCredentials } from '../../../../src/registry/auth/authenticator';
-import { AuthenticatorRegistry } from '../../../../src/registry/auth/registry';
+import { authenticatorFactories } from '../../../../src/registry/auth/builtins';
 import { createAuthChain } from '../../../../src/registry/auth/chain';
 import { capturingLogger } from './logs';
 import type { Logger } from '../../../../src/log/logger';
@@ -95,8 +96,8 @@ export function authenticatorContract(title: string, subject: () => ContractSubj
     });
 
     it('keeps every secret out of the logs, its own and the chain’s', async () => {
-      const registry = new AuthenticatorRegistry().register('subject', () => s.create(logger));
-      const chain = await createAuthChain([{ subject: {} }], { logger, baseDir: '.', registry });
+      const factories = authenticatorFactories().register({ name: 'subject', params: z.object({}), create: () => s.create(logger) });
+      const chain = await createAuthChain([{ subject: {} }], { logger, baseDir: '.', factories });
       try {
         for (const c of [s.good, ...s.bad, ...s.foreign]) await chain.authenticate(c, context);
       } finally {
