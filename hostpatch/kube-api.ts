@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import { readCapped } from '../src/lib/read-capped';
 import type { Logger } from '../src/log/logger';
 import { Secret } from '../src/log/secret';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Largest API answer read: well above the largest object etcd stores (1.5 MiB by default). */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 /** The label and annotation the patcher sets on its node. */
 export const NODE_LABEL = 'imagegate.dev/hostpatch';
@@ -17,13 +20,13 @@ export const NODE_ANNOTATION = 'imagegate.dev/hostpatch-detail';
 export class KubeApi {
   private constructor(private readonly host: string, private readonly token: Secret, private readonly ca: Buffer) {}
 
-  /** The in-cluster API, or undefined (no KUBERNETES_SERVICE_HOST or no service-account token). */
-  static inCluster(env: NodeJS.ProcessEnv = process.env): KubeApi | undefined {
+  /** The in-cluster API, or undefined (no KUBERNETES_SERVICE_HOST or no service-account token in `saDir`). */
+  static inCluster(env: NodeJS.ProcessEnv = process.env, saDir = SA_DIR): KubeApi | undefined {
     const host = env.KUBERNETES_SERVICE_HOST;
     if (!host) return undefined;
     try {
-      const token = new Secret(readFileSync(`${SA_DIR}/token`, 'utf8').trim());
-      const ca = readFileSync(`${SA_DIR}/ca.crt`);
+      const token = new Secret(readFileSync(`${saDir}/token`, 'utf8').trim());
+      const ca = readFileSync(`${saDir}/ca.crt`);
       const hostPort = `${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`;
       return new KubeApi(hostPort, token, ca);
     } catch {
@@ -60,17 +63,18 @@ export class KubeApi {
           },
         },
         (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            if ((res.statusCode ?? 500) >= 300) return reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
-            try {
-              resolve(JSON.parse(text));
-            } catch {
-              resolve(undefined);
-            }
-          });
+          readCapped(res, MAX_ANSWER_BYTES).then(
+            (body) => {
+              const text = body.toString('utf8');
+              if ((res.statusCode ?? 500) >= 300) return reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+              try {
+                resolve(JSON.parse(text));
+              } catch {
+                resolve(undefined);
+              }
+            },
+            (err: Error) => reject(new Error(`${method} ${path}: ${err.message}`)),
+          );
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));

@@ -1,5 +1,10 @@
 import { LRUCache } from 'lru-cache';
 
+interface Loader<V> {
+  loader: () => Promise<V | undefined>;
+  ttlOf?: (value: V) => number;
+}
+
 /** Sizes and lifetimes of one BoundedCache. */
 export interface BoundedCacheOptions<K, V> {
   /** Most entries held; beyond it the least recently used is forgotten. */
@@ -26,19 +31,23 @@ export interface BoundedCacheOptions<K, V> {
  * by an answer computed before it.
  */
 export class BoundedCache<K extends {}, V extends {}> {
-  readonly #lru: LRUCache<K, V, () => Promise<V | undefined>>;
+  readonly #lru: LRUCache<K, V, Loader<V>>;
   readonly #loading = new Map<K, number>();
 
   constructor(options: BoundedCacheOptions<K, V>) {
     const { onEvict } = options;
-    this.#lru = new LRUCache<K, V, () => Promise<V | undefined>>({
+    this.#lru = new LRUCache<K, V, Loader<V>>({
       max: options.max,
       ...(options.maxSize !== undefined ? { maxSize: options.maxSize, sizeCalculation: (v: V, k: K) => Math.max(1, options.sizeOf?.(v, k) ?? 1) } : {}),
       ...(options.ttlMs !== undefined ? { ttl: options.ttlMs } : {}),
       ...(options.clock ? { perf: options.clock } : {}),
       ...(onEvict ? { dispose: (v: V, k: K, reason: LRUCache.DisposeReason) => (reason === 'evict' || reason === 'expire') && onEvict(k, v) } : {}),
       ignoreFetchAbort: true,
-      fetchMethod: (_key, _stale, { context }) => context(),
+      fetchMethod: async (_key, _stale, { context, options: fetched }) => {
+        const value = await context.loader();
+        if (value !== undefined && context.ttlOf) fetched.ttl = Math.max(1, Math.ceil(context.ttlOf(value)));
+        return value;
+      },
     });
   }
 
@@ -90,15 +99,17 @@ export class BoundedCache<K extends {}, V extends {}> {
 
   /**
    * The cached value, or `loader`'s (stored unless undefined), with one loader
-   * call shared by concurrent callers of the key; `ttlMs` as in `set`. A
-   * loader failure rejects every waiting caller and stores nothing.
+   * call shared by concurrent callers of the key; `ttlMs` (a number, or a
+   * function of the loaded value such as a token's remaining lifetime) as in
+   * `set`. A loader failure rejects every waiting caller and stores nothing.
    */
-  async load(key: K, loader: () => Promise<V | undefined>, ttlMs?: number): Promise<V | undefined> {
+  async load(key: K, loader: () => Promise<V | undefined>, ttlMs?: number | ((value: V) => number)): Promise<V | undefined> {
     const cached = this.#lru.get(key);
     if (cached !== undefined) return cached;
     this.#loading.set(key, (this.#loading.get(key) ?? 0) + 1);
     try {
-      return await this.#lru.fetch(key, { context: loader, ...(ttlMs === undefined ? {} : { ttl: ttlMs }) });
+      const context = { loader, ttlOf: typeof ttlMs === 'function' ? ttlMs : undefined };
+      return await this.#lru.fetch(key, { context, ...(typeof ttlMs === 'number' ? { ttl: ttlMs } : {}) });
     } finally {
       const left = (this.#loading.get(key) ?? 1) - 1;
       if (left > 0) this.#loading.set(key, left);
