@@ -13,7 +13,7 @@ export interface BoundedCacheOptions<K, V> {
   maxSize?: number;
   /** Size of one entry, for `maxSize` (e.g. a body's byte length). Required with `maxSize`. */
   sizeOf?: (value: V, key: K) => number;
-  /** How long an entry is served after it was stored, in ms; until evicted when absent. */
+  /** How long an entry is served after it was stored, in ms (older than this, never); until evicted when absent. */
   ttlMs?: number;
   /** Called when an entry leaves because the cache was full or its time ran out (not on `delete`, `clear` or replacement). */
   onEvict?: (key: K, value: V) => void;
@@ -24,7 +24,7 @@ export interface BoundedCacheOptions<K, V> {
 /**
  * The one bounded in-memory cache (on `lru-cache`): at most `max` entries
  * and `maxSize` in total, the least recently used forgotten first, each
- * entry optionally living `ttlMs`; an expired entry is never returned.
+ * entry optionally living `ttlMs`; an entry older than that is never returned.
  * `load` shares one loader call among concurrent callers of a key (lru-cache's
  * `fetch`). A load that overlaps a `delete` or `clear` of its key still
  * answers its caller but is not stored, so an invalidation is never undone
@@ -40,7 +40,7 @@ export class BoundedCache<K extends {}, V extends {}> {
       max: options.max,
       ...(options.maxSize !== undefined ? { maxSize: options.maxSize, sizeCalculation: (v: V, k: K) => Math.max(1, options.sizeOf?.(v, k) ?? 1) } : {}),
       ...(options.ttlMs !== undefined ? { ttl: options.ttlMs } : {}),
-      ...(options.clock ? { perf: options.clock } : {}),
+      ...(options.clock ? { perf: options.clock, ttlResolution: 0 } : {}),
       ...(onEvict ? { dispose: (v: V, k: K, reason: LRUCache.DisposeReason) => (reason === 'evict' || reason === 'expire') && onEvict(k, v) } : {}),
       ignoreFetchAbort: true,
       fetchMethod: async (_key, _stale, { context, options: fetched }) => {
