@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import { readCapped } from '../src/lib/read-capped';
 import type { Logger } from '../src/log/logger';
 import { Secret } from '../src/log/secret';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Largest API answer read: well above the largest object etcd stores (1.5 MiB by default). */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 /** The label and annotation the patcher sets on its node. */
 export const NODE_LABEL = 'imagegate.dev/hostpatch';
@@ -103,17 +106,18 @@ export class KubeApi {
           },
         },
         (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            if ((res.statusCode ?? 500) >= 300) return reject(new KubeApiError(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode ?? 500));
-            try {
-              resolve(JSON.parse(text));
-            } catch {
-              resolve(undefined);
-            }
-          });
+          readCapped(res, MAX_ANSWER_BYTES).then(
+            (body) => {
+              const text = body.toString('utf8');
+              if ((res.statusCode ?? 500) >= 300) return reject(new KubeApiError(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode ?? 500));
+              try {
+                resolve(JSON.parse(text));
+              } catch {
+                resolve(undefined);
+              }
+            },
+            (err: Error) => reject(new Error(`${method} ${path}: ${err.message}`)),
+          );
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));

@@ -1,6 +1,10 @@
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { criProto } from '../src/cri/proto';
+import { readCapped } from '../src/lib/read-capped';
+
+/** Largest healthz answer read (kubelet's is `ok`, or a short list of failed checks). */
+export const MAX_HEALTHZ_BYTES = 64 * 1024;
 
 /**
  * Asks the image service at a Unix socket for ImageFsInfo, the call kubelet
@@ -27,10 +31,10 @@ export async function imageFsInfoAnswers(socketPath: string, kubeletPath = socke
 export function healthzOk(url: string, timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get(url, { timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'ok'));
+      readCapped(res, MAX_HEALTHZ_BYTES).then(
+        (body) => resolve(res.statusCode === 200 && body.toString('utf8').trim() === 'ok'),
+        () => resolve(false),
+      );
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));

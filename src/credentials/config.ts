@@ -3,7 +3,7 @@ import { duration } from '../config/duration';
 import { parseEcrHost } from './ecr-host';
 import type { ProviderFactories } from './credential-provider';
 import { builtinProviderFactories } from './providers';
-import { hasGlob } from './rules';
+import { hasWildcard } from '../lib/glob';
 
 /** What to do when kubelet also sent credentials for a pull a rule matched. */
 export const PRECEDENCES = ['minted-first', 'kubelet-first', 'minted-only', 'kubelet-only'] as const;
@@ -83,7 +83,7 @@ export function credentialsSchema(providers: ProviderFactories = builtinProvider
           for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['rules', i, 'with', ...issue.path], message: issue.message });
         }
         const literal = rule.match.registry;
-        if (rule.provider === 'ecr' && raw.registry === undefined && !hasGlob(literal) && !parseEcrHost(literal)) {
+        if (rule.provider === 'ecr' && raw.registry === undefined && !hasWildcard(literal) && !parseEcrHost(literal)) {
           ctx.addIssue({ code: 'custom', path: ['rules', i, 'match', 'registry'], message: `"${literal}" is not an ECR host; set with.registry to the ECR host to mint for` });
         }
         return { ...rest, name: rule.name ?? `rules[${i}]`, params: parsed.success ? parsed.data : undefined };

@@ -1,3 +1,4 @@
+import { compileGlob } from '../lib/glob';
 import type { PullTarget } from './pull-credentials';
 
 /** The match part of a rule, validated. */
@@ -10,20 +11,14 @@ export interface RuleMatch {
   annotations?: Record<string, string>;
 }
 
-/** True when `pattern` holds glob characters. */
-export function hasGlob(pattern: string): boolean {
-  return /[*?]/.test(pattern);
-}
-
-/** A registry host glob as a case-insensitive RegExp: `*` is any run of characters but `/`, `?` one. */
-export function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
-  return new RegExp(`^${body}$`, 'i');
-}
-
-/** A compiled matcher for one rule. */
+/**
+ * A compiled matcher for one rule. `registry` is a glob in imagegate's one
+ * dialect (lib/glob.ts), case-insensitive, with the whole host (and port) as
+ * one segment: `*` is any run of characters, dots included
+ * (`*.dkr.ecr.*.amazonaws.com`), `?` one character.
+ */
 export function compileMatch(match: RuleMatch): (target: PullTarget) => boolean {
-  const host = globToRegExp(match.registry);
+  const host = compileGlob(match.registry, { ignoreCase: true });
   const prefix = match.repository.replace(/\/+$/, '');
   const namespaces = match.namespace === undefined ? undefined : new Set([match.namespace].flat());
   const labels = Object.entries(match.labels);

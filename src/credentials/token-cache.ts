@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { BoundedCache } from '../lib/bounded-cache';
+import { SingleFlight } from '../lib/single-flight';
 import { systemClock, type Clock, type Timer } from './clock';
 
 /** A minted token and when it stops being valid. */
@@ -49,7 +51,6 @@ export interface TokenCacheOptions {
 interface Entry {
   token?: Minted<unknown>;
   refreshAt: number;
-  inflight?: Promise<Minted<unknown>>;
   mint: () => Promise<Minted<unknown>>;
   policy: RefreshPolicy;
   /** A caller asked since the last successful mint: worth refreshing. */
@@ -79,14 +80,21 @@ const retrying = new AsyncLocalStorage<true>();
  * keys is bounded.
  */
 export class TokenCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: BoundedCache<string, Entry>;
+  /** One mint at a time per entry, shared by the callers that need it. */
+  private readonly mints = new SingleFlight<Minted<unknown>, Entry>();
   private readonly clock: Clock;
-  private readonly max: number;
   private closed = false;
 
   constructor(private readonly options: TokenCacheOptions = {}) {
     this.clock = options.clock ?? systemClock;
-    this.max = options.maxEntries ?? 1000;
+    this.entries = new BoundedCache({
+      max: options.maxEntries ?? 1000,
+      onEvict: (key, entry) => {
+        entry.timer?.cancel();
+        this.options.observer?.evicted(key);
+      },
+    });
   }
 
   /**
@@ -97,19 +105,17 @@ export class TokenCache {
     const now = this.clock.now();
     let entry = this.entries.get(key);
     if (entry?.token && now < entry.token.expiresAt) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
       entry.used = true;
       this.options.observer?.hit(key);
-      if (now >= entry.refreshAt && now >= entry.retryAt && !entry.inflight) this.refresh(key, entry).catch(() => undefined);
+      if (now >= entry.refreshAt && now >= entry.retryAt && !this.mints.has(entry)) this.refresh(key, entry).catch(() => undefined);
       return entry.token.value as T;
     }
     this.options.observer?.miss(key);
     if (!entry) {
       entry = { refreshAt: 0, mint, policy, used: true, failures: 0, retryAt: 0, holdUntil: 0 };
-      this.insert(key, entry);
+      this.entries.set(key, entry);
     }
-    if (!entry.inflight && entry.lastError !== undefined && now < entry.holdUntil && !retrying.getStore()) {
+    if (!this.mints.has(entry) && entry.lastError !== undefined && now < entry.holdUntil && !retrying.getStore()) {
       this.options.observer?.held?.(key);
       throw entry.lastError;
     }
@@ -131,7 +137,7 @@ export class TokenCache {
 
   /** When the token for each key expires (epoch ms), for the expiry gauge. */
   expiries(): [string, number][] {
-    return [...this.entries].flatMap(([k, e]) => (e.token ? [[k, e.token.expiresAt] as [string, number]] : []));
+    return [...this.entries.entries()].flatMap(([k, e]) => (e.token ? [[k, e.token.expiresAt] as [string, number]] : []));
   }
 
   get size(): number {
@@ -141,15 +147,12 @@ export class TokenCache {
   /** Stops every background refresh and forgets every token. */
   close(): void {
     this.closed = true;
-    for (const e of this.entries.values()) e.timer?.cancel();
+    for (const [, e] of this.entries.entries()) e.timer?.cancel();
     this.entries.clear();
   }
 
   private refresh(key: string, entry: Entry): Promise<Minted<unknown>> {
-    entry.inflight ??= this.mintOnce(key, entry).finally(() => {
-      entry.inflight = undefined;
-    });
-    return entry.inflight;
+    return this.mints.run(entry, () => this.mintOnce(key, entry));
   }
 
   private async mintOnce(key: string, entry: Entry): Promise<Minted<unknown>> {
@@ -198,11 +201,11 @@ export class TokenCache {
    */
   private schedule(key: string, entry: Entry, at: number): void {
     entry.timer?.cancel();
-    if (this.closed || this.entries.get(key) !== entry) return;
+    if (this.closed || this.entries.peek(key) !== entry) return;
     entry.timer = this.clock.setTimer(() => {
       entry.timer = undefined;
       const token = entry.token;
-      if (this.entries.get(key) !== entry || !token || entry.inflight) return;
+      if (this.entries.peek(key) !== entry || !token || this.mints.has(entry)) return;
       if (this.clock.now() >= token.expiresAt) return this.drop(key, entry);
       if (!entry.used) return this.schedule(key, entry, token.expiresAt);
       this.refresh(key, entry).catch(() => undefined);
@@ -213,13 +216,5 @@ export class TokenCache {
     entry.timer?.cancel();
     this.entries.delete(key);
     this.options.observer?.evicted(key);
-  }
-
-  private insert(key: string, entry: Entry): void {
-    while (this.entries.size >= this.max) {
-      const [oldest, old] = this.entries.entries().next().value as [string, Entry];
-      this.drop(oldest, old);
-    }
-    this.entries.set(key, entry);
   }
 }

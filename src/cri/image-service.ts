@@ -10,7 +10,7 @@ import { fromAuthConfig } from './auth-config';
 import { CriError } from './errors';
 import type { CallContext, ImageBackend, ImageStatusResult } from './image-backend';
 import { formatReference, matchesFilter, normaliseReference, parseReference, type ImageNameRef } from './reference';
-import { SingleFlight } from './single-flight';
+import { SingleFlight } from '../lib/single-flight';
 
 /** What an ImageService is built from. */
 export interface ImageServiceOptions {
@@ -76,7 +76,7 @@ export class ImageService {
       if (ref.kind === 'id') throw CriError.invalidArgument(`cannot pull by image ID "${ref.id}"; give a name with a tag or digest`);
       const kubeletAuth = fromAuthConfig(request.auth);
       const key = `${formatReference(ref)}|${fingerprint(kubeletAuth)}|${ruleInputs(request)}`;
-      return await this.#pulls.run(key, ctx.signal, (signal) => this.#pull(ref, request, raw, kubeletAuth, { signal }));
+      return await this.#pulls.run(key, (signal) => this.#pull(ref, request, raw, kubeletAuth, { signal }), ctx.signal);
     } finally {
       this.#pullsInFlight--;
     }

@@ -1,3 +1,4 @@
+import { DOMAIN, isDigest, isTag, NAME_MAX, REMOTE_NAME, splitDomain as splitName, splitReference } from '../lib/image-reference';
 import { CriError } from './errors';
 
 /** An image named by its ID: `sha256:<64 hex>`. */
@@ -25,17 +26,8 @@ export interface ImageNameRef {
 /** A parsed reference: an image ID or a name. */
 export type ImageRef = ImageIdRef | ImageNameRef;
 
-/** Longest repository name a registry accepts (distribution's NameTotalLengthMax). */
-const NAME_MAX = 255;
 /** Longest whole reference considered: a maximal name, tag (128) and sha512 digest fit well within it. */
 const REFERENCE_MAX = 512;
-const ALNUM = '[a-z0-9]+';
-const PATH_COMPONENT = `${ALNUM}(?:(?:[._]|__|-+)${ALNUM})*`;
-const PATH = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 const HEX64 = /^[a-f0-9]{64}$/;
 
 /**
@@ -53,21 +45,9 @@ export function parseReference(text: string): ImageRef {
     return { kind: 'id', id: text };
   }
 
-  let rest = text;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    validateDigest(text, digest);
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw invalid(text, `invalid tag "${clip(tag)}"`);
-  }
+  const { name: rest, tag, digest } = splitReference(text);
+  if (digest !== undefined) validateDigest(text, digest);
+  if (tag !== undefined && !isTag(tag)) throw invalid(text, `invalid tag "${clip(tag)}"`);
   const { domain, path } = splitDomain(text, rest);
   if (`${domain}/${path}`.length > NAME_MAX) throw invalid(text, `repository name longer than ${NAME_MAX} characters`);
   const implicitTag = tag === undefined && digest === undefined;
@@ -75,21 +55,19 @@ export function parseReference(text: string): ImageRef {
 }
 
 function splitDomain(text: string, name: string): { domain: string; path: string } {
-  const slash = name.indexOf('/');
-  const first = slash < 0 ? '' : name.slice(0, slash);
-  const hasDomain = slash >= 0 && (/[.:]/.test(first) || first === 'localhost' || first.toLowerCase() !== first);
-  let domain = hasDomain ? first : 'docker.io';
-  let path = hasDomain ? name.slice(slash + 1) : name;
-  if (hasDomain && !DOMAIN.test(domain)) throw invalid(text, `invalid registry host "${clip(domain)}"`);
+  const split = splitName(name);
+  let domain = split.domain ?? 'docker.io';
+  let path = split.remote;
+  if (split.domain !== undefined && !DOMAIN.test(domain)) throw invalid(text, `invalid registry host "${clip(domain)}"`);
   if (domain === 'index.docker.io') domain = 'docker.io';
   if (path.toLowerCase() !== path) throw invalid(text, 'repository name must be lowercase');
-  if (!PATH.test(path)) throw invalid(text, 'invalid repository name');
+  if (!REMOTE_NAME.test(path)) throw invalid(text, 'invalid repository name');
   if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`;
   return { domain, path };
 }
 
 function validateDigest(text: string, digest: string): void {
-  if (!DIGEST.test(digest)) throw invalid(text, `invalid digest "${clip(digest)}"`);
+  if (!isDigest(digest)) throw invalid(text, `invalid digest "${clip(digest)}"`);
   const [algorithm, hex] = digest.split(':');
   if (algorithm === 'sha256' && !HEX64.test(hex)) throw invalid(text, 'a sha256 digest has 64 lowercase hex digits');
 }

@@ -1,3 +1,5 @@
+import { compileGlob as compileDialect, type Glob } from '../lib/glob';
+
 /** An upstream host as a client or the settings named it. */
 export interface UpstreamHost {
   /** Lower-case host name or IP address; IPv6 without brackets. */
@@ -42,13 +44,14 @@ export function derivedAudience(scheme: string, target: UpstreamHost): string {
 }
 
 /**
- * An allowlist of host globs. A pattern without a port matches the host name
- * whatever the port; with a port (`host:8443`, `host:*`) it matches
+ * An allowlist of host globs, in imagegate's one dialect (lib/glob.ts) with
+ * DNS labels and the port as segments. A pattern without a port matches the
+ * host name whatever the port; with a port (`host:8443`, `host:*`) it matches
  * `host:port`. `*` stands for one DNS label (or a port); `**` for one or more
  * labels. Matching is case-insensitive. An empty list allows nothing.
  */
 export class HostAllowlist {
-  readonly #rules: { withPort: boolean; re: RegExp }[];
+  readonly #rules: { withPort: boolean; glob: Glob }[];
 
   constructor(readonly patterns: string[]) {
     this.#rules = patterns.map((p) => compileGlob(p));
@@ -58,7 +61,7 @@ export class HostAllowlist {
   allows(target: UpstreamHost, defaultPort: number): boolean {
     const bare = target.host.includes(':') ? `[${target.host}]` : target.host;
     const withPort = `${bare}:${target.port ?? defaultPort}`;
-    return this.#rules.some((r) => r.re.test(r.withPort ? withPort : bare));
+    return this.#rules.some((r) => r.glob.test(r.withPort ? withPort : bare));
   }
 }
 
@@ -71,12 +74,7 @@ export function globProblem(pattern: string): string | undefined {
   return undefined;
 }
 
-function compileGlob(pattern: string): { withPort: boolean; re: RegExp } {
-  const lower = pattern.toLowerCase();
-  const withPort = /:(\d+|\*)$/.test(lower) && !lower.endsWith(']');
-  const source = lower
-    .split(/(\*\*|\*)/)
-    .map((part) => (part === '**' ? '[^:/]+' : part === '*' ? '[^.:/]+' : part.replace(/[.[\]\\^$+?(){}|]/g, '\\$&')))
-    .join('');
-  return { withPort, re: new RegExp(`^${source}$`) };
+function compileGlob(pattern: string): { withPort: boolean; glob: Glob } {
+  const withPort = /:(\d+|\*)$/.test(pattern) && !pattern.endsWith(']');
+  return { withPort, glob: compileDialect(pattern, { segments: 'host', ignoreCase: true }) };
 }

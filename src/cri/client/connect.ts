@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ImageServiceClient } from '../../generated/runtime/v1/ImageService';
+import { grpcTarget, parseEndpoint } from '../../lib/endpoint';
 import type { HealthClient } from '../../generated/grpc/health/v1/Health';
 import { criProto, healthProto } from '../proto';
 
@@ -7,15 +8,12 @@ import { criProto, healthProto } from '../proto';
 const MAX_MESSAGE = 16 * 1024 * 1024;
 
 /**
- * Turns an image endpoint into a grpc-js target: `unix:///run/x.sock`,
- * `unix:/run/x.sock`, a bare `/run/x.sock`, or `host:port` / `tcp://host:port`.
+ * Turns an image endpoint into a grpc-js target: `unix:///run/x.sock`, a
+ * bare `/run/x.sock`, or `tcp://host:port` (lib/endpoint.ts); anything else
+ * throws an Error saying which forms are accepted.
  */
 export function endpointTarget(endpoint: string): string {
-  if (endpoint.startsWith('unix://')) return `unix:${endpoint.slice('unix://'.length)}`;
-  if (endpoint.startsWith('unix:')) return endpoint;
-  if (endpoint.startsWith('/')) return `unix:${endpoint}`;
-  if (endpoint.startsWith('tcp://')) return endpoint.slice('tcp://'.length);
-  return endpoint;
+  return grpcTarget(parseEndpoint(endpoint));
 }
 
 /** A runtime.v1.ImageService client for any CRI image endpoint (imagegate's, containerd's, CRI-O's). */

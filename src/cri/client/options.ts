@@ -1,11 +1,16 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration';
 import { loadConfig, type Binding, type FlagTable } from '../../config/load';
+import { isEndpoint } from '../../lib/endpoint';
 
 /** Settings every client command shares. */
 export const clientSchema = z.object({
-  /** CRI image endpoint: unix:///path (imagegate's, containerd's, CRI-O's) or host:port. */
-  imageEndpoint: z.string().min(1, 'must not be empty').default('unix:///run/imagegate/imagegate.sock'),
+  /** CRI image endpoint: unix:///path (imagegate's, containerd's, CRI-O's), tcp://host:port or host:port (lib/endpoint.ts). */
+  imageEndpoint: z
+    .string()
+    .min(1, 'must not be empty')
+    .refine((text) => isEndpoint(text), { message: 'use unix:///path/to/socket or tcp://host:port' })
+    .default('unix:///run/imagegate/imagegate.sock'),
   /** table or json. */
   output: z.enum(['table', 'json']).default('table'),
   /** Deadline of each call except pull. Default 2m. */

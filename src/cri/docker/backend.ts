@@ -9,7 +9,8 @@ import type { CallContext, ImageBackend, ImageStatusResult, PullRequest } from '
 import { parseReference, repositoryOf, type ImageRef } from '../reference';
 import { toCriImage, verboseInfo } from './convert';
 import { connect, engineError, isEngineAnswer, messageOf, statusOf, type DockerEndpoint } from './engine';
-import { DockerFsInfo, untilAborted } from './fs-info';
+import { untilAborted } from '../../lib/single-flight';
+import { DockerFsInfo } from './fs-info';
 import { dockerPull } from './pull';
 import { ImageCache } from './image-cache';
 import { ImageUsers } from './users';

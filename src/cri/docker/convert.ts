@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Image } from '../../generated/runtime/v1/Image';
+import { BoundedCache } from '../../lib/bounded-cache';
 import { normaliseReference } from '../reference';
 
 /** The parts of Docker's image inspect and list answers that make a CRI Image. */
@@ -58,7 +59,7 @@ function qualify(names: string[] | null | undefined): string[] {
 }
 
 const MEMO_MAX = 20_000;
-const memo = new Map<string, string>();
+const memo = new BoundedCache<string, string>({ max: MEMO_MAX });
 
 function qualified(name: string): string {
   let full = memo.get(name);
@@ -68,7 +69,6 @@ function qualified(name: string): string {
     } catch {
       full = name;
     }
-    if (memo.size >= MEMO_MAX) memo.clear();
     memo.set(name, full);
   }
   return full;

@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { parseEndpoint } from '../../lib/endpoint';
 import { CriError } from '../errors';
 
 /** Where Docker Engine listens: `unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`, or a bare socket path. */
@@ -8,16 +9,15 @@ export interface DockerEndpoint {
   options: Docker.DockerOptions;
 }
 
-/** Parses `--docker-host`. Returns undefined when it is neither a unix:// nor a tcp:// address nor an absolute path. */
+/** Parses `--docker-host` (the shared endpoint rules, lib/endpoint.ts). Returns undefined when it is not an endpoint. */
 export function parseDockerHost(text: string): DockerEndpoint | undefined {
-  if (text.startsWith('/')) return { text, options: { socketPath: text } };
-  if (text.startsWith('unix://')) {
-    const path = text.slice('unix://'.length);
-    return path.startsWith('/') ? { text, options: { socketPath: path } } : undefined;
+  try {
+    const endpoint = parseEndpoint(text);
+    if (endpoint.kind === 'unix') return { text, options: { socketPath: endpoint.path } };
+    return { text, options: { host: endpoint.host, port: endpoint.port, protocol: 'http' } };
+  } catch {
+    return undefined;
   }
-  const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(text);
-  if (tcp && Number(tcp[2]) <= 65535) return { text, options: { host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]), protocol: 'http' } };
-  return undefined;
 }
 
 /** A dockerode client for the endpoint. */

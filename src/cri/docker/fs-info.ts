@@ -2,6 +2,8 @@ import { statfs } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import type { FilesystemUsage } from '../../generated/runtime/v1/FilesystemUsage';
 import type { ImageFsInfoResponse } from '../../generated/runtime/v1/ImageFsInfoResponse';
+import { BoundedCache } from '../../lib/bounded-cache';
+import { untilAborted } from '../../lib/single-flight';
 
 /**
  * ImageFsInfo for Docker Engine: the mountpoint is Docker's root dir (a real
@@ -10,25 +12,18 @@ import type { ImageFsInfoResponse } from '../../generated/runtime/v1/ImageFsInfo
  * cached for `ttlMs` and concurrent callers share one computation.
  */
 export class DockerFsInfo {
-  #cached?: { at: number; value: Promise<ImageFsInfoResponse> };
+  readonly #cached: BoundedCache<'fs', ImageFsInfoResponse>;
 
   constructor(
     private readonly docker: Docker,
-    private readonly ttlMs = 5000,
-  ) {}
+    ttlMs = 5000,
+  ) {
+    this.#cached = new BoundedCache({ max: 1, ttlMs });
+  }
 
   /** The cached answer, or a fresh one; the caller's signal only stops the caller's wait. */
   get(signal: AbortSignal): Promise<ImageFsInfoResponse> {
-    const now = Date.now();
-    if (!this.#cached || now - this.#cached.at > this.ttlMs) {
-      const value = this.#compute();
-      const entry = { at: now, value };
-      this.#cached = entry;
-      value.catch(() => {
-        if (this.#cached === entry) this.#cached = undefined;
-      });
-    }
-    return untilAborted(this.#cached.value, signal);
+    return untilAborted(this.#cached.load('fs', () => this.#compute()) as Promise<ImageFsInfoResponse>, signal);
   }
 
   async #compute(): Promise<ImageFsInfoResponse> {
@@ -47,14 +42,4 @@ export class DockerFsInfo {
     };
     return { imageFilesystems: [usage], containerFilesystems: [usage] };
   }
-}
-
-/** Resolves or rejects as `promise` does, or rejects with the signal's reason as soon as it aborts. */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { BoundedCache } from '../../lib/bounded-cache';
 import { silentLogger, type Logger } from '../../log/logger';
 
 /** Longest an answer is served from the cache, even with no event. */
@@ -9,14 +10,16 @@ const RECONNECT_MS = [250, 500, 1000, 2000, 5000];
 /**
  * Image answers (inspect results, lists) remembered while Docker Engine's
  * event stream for images is connected, and forgotten at every image event
- * (pull, tag, untag, delete, import, load…) and after `TTL_MS`. Without a
+ * (pull, tag, untag, delete, import, load…) and after `TTL_MS` (the shared
+ * BoundedCache: at most `MAX_ENTRIES`, least recently used first). Without a
  * connected event stream nothing is cached, so a failing engine is seen at
  * once. A lookup that started before an invalidation never stores its answer
  * (a generation count), and the backend invalidates after its own changes,
- * so a caller always sees its own pulls and removes.
+ * so a caller always sees its own pulls and removes. Loads are not shared
+ * between callers: each runs under its own caller's signal.
  */
 export class ImageCache {
-  readonly #entries = new Map<string, { at: number; value: unknown }>();
+  readonly #entries = new BoundedCache<string, { value: unknown }>({ max: MAX_ENTRIES, ttlMs: TTL_MS });
   #generation = 0;
   #connected = false;
   #stream?: NodeJS.ReadableStream & { destroy?: () => void };
@@ -37,13 +40,10 @@ export class ImageCache {
   /** The cached answer for `key`, or the answer `load` gives (stored when still valid; `undefined` never is). */
   async get<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.#connected ? this.#entries.get(key) : undefined;
-    if (hit && Date.now() - hit.at < TTL_MS) return hit.value as T;
+    if (hit) return hit.value as T;
     const generation = this.#generation;
     const value = await load();
-    if (value !== undefined && this.#connected && generation === this.#generation) {
-      if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
-      this.#entries.set(key, { at: Date.now(), value });
-    }
+    if (value !== undefined && this.#connected && generation === this.#generation) this.#entries.set(key, { value });
     return value;
   }
 

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
+import { BoundedCache } from '../../lib/bounded-cache';
 
-/** Most image IDs remembered; beyond it the oldest are forgotten. */
+/** Most image IDs remembered; beyond it the least recently used are forgotten. */
 const MAX_ENTRIES = 10_000;
 /** Inspects run at once when filling the cache. */
 const CONCURRENCY = 8;
@@ -12,18 +13,16 @@ const CONCURRENCY = 8;
  * own list once warm.
  */
 export class ImageUsers {
-  readonly #users = new Map<string, string>();
+  readonly #users = new BoundedCache<string, string>({ max: MAX_ENTRIES });
 
   constructor(private readonly docker: Docker) {}
 
   remember(id: string, user: string): void {
-    if (this.#users.has(id)) return;
-    if (this.#users.size >= MAX_ENTRIES) this.#users.delete(this.#users.keys().next().value!);
-    this.#users.set(id, user);
+    if (!this.#users.has(id)) this.#users.set(id, user);
   }
 
   /** Users for the IDs; an ID that vanished meanwhile is left out. */
-  async forIds(ids: string[], signal: AbortSignal): Promise<Map<string, string>> {
+  async forIds(ids: string[], signal: AbortSignal): Promise<{ get(id: string): string | undefined }> {
     const missing = [...new Set(ids.filter((id) => !this.#users.has(id)))];
     let next = 0;
     const worker = async () => {

@@ -1,5 +1,6 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
+import { BoundedCache } from '../../lib/bounded-cache';
 import { type PublicJwks, TokenKeys, type TokenKey } from './token-keys';
 import type { ScopeEntry } from './scope';
 
@@ -41,10 +42,12 @@ export interface IssuedToken {
  */
 export class TokenIssuer {
   readonly #keys: TokenKeys;
-  readonly #verified = new Map<string, AccessClaims>();
+  /** Verified tokens, each kept until it expires (or is the least recently used of `maxVerified`). */
+  readonly #verified: BoundedCache<string, AccessClaims>;
 
   constructor(private readonly options: TokenIssuerOptions) {
     this.#keys = new TokenKeys(options.keys ?? (options.key ? [{ key: options.key, sign: true }] : undefined));
+    this.#verified = new BoundedCache({ max: options.maxVerified ?? 10_000 });
   }
 
   /** The verifying public keys as a JWK Set (for `GET /token/keys`). */
@@ -84,7 +87,7 @@ export class TokenIssuer {
         requiredClaims: ['exp', 'sub'],
       });
       const claims: AccessClaims = { subject: String(payload.sub), access: readAccess(payload.access), expiresAt: (payload.exp as number) * 1000 };
-      this.#remember(token, claims);
+      this.#verified.set(token, claims, Math.max(1, Math.ceil(claims.expiresAt - Date.now())));
       return claims;
     } catch {
       return undefined;
@@ -98,16 +101,6 @@ export class TokenIssuer {
     } catch {
       return false;
     }
-  }
-
-  #remember(token: string, claims: AccessClaims): void {
-    const max = this.options.maxVerified ?? 10_000;
-    if (this.#verified.size >= max) {
-      const now = Date.now();
-      for (const [t, c] of this.#verified) if (c.expiresAt <= now) this.#verified.delete(t);
-      while (this.#verified.size >= max) this.#verified.delete(this.#verified.keys().next().value as string);
-    }
-    this.#verified.set(token, claims);
   }
 }
 

@@ -1,3 +1,4 @@
+import { BodyTooLargeError, readCapped } from '../../lib/read-capped';
 import { RegistryError } from '../errors';
 import type { UpstreamResponse } from '../upstream/upstream';
 
@@ -12,19 +13,12 @@ const MAX_TAGS_BYTES = 8 * 1024 * 1024;
  * 2.x does).
  */
 export async function readTags(answer: UpstreamResponse, facadeName: string, page: { n?: string; last?: string }): Promise<{ body: string; next?: string }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of answer.body ?? []) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_TAGS_BYTES) {
-      answer.body?.destroy();
-      throw new RegistryError('UNAVAILABLE', 'upstream tag list too large');
-    }
-    chunks.push(chunk as Buffer);
-  }
+  const body = answer.body ? await readCapped(answer.body, MAX_TAGS_BYTES).catch((err: unknown) => {
+    throw err instanceof BodyTooLargeError ? new RegistryError('UNAVAILABLE', 'upstream tag list too large') : err;
+  }) : Buffer.alloc(0);
   let doc: { tags?: unknown };
   try {
-    doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tags?: unknown };
+    doc = JSON.parse(body.toString('utf8')) as { tags?: unknown };
   } catch {
     throw new RegistryError('UNAVAILABLE', 'upstream sent an unreadable tag list');
   }

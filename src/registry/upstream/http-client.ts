@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { readCapped } from '../../lib/read-capped';
 import { RegistryError } from '../errors';
 import { FORBIDDEN_DESTINATION } from './redirect-policy';
 
@@ -124,19 +125,9 @@ function watchBody(res: http.IncomingMessage, ms: number): void {
   res.once('close', () => clearInterval(timer));
 }
 
-/** Reads a small body (an error document, a token) up to `limit` bytes; more is an error. */
-export async function readSmall(res: http.IncomingMessage, limit = 64 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      res.destroy();
-      throw new Error(`response body larger than ${limit} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** Reads a small body (an error document, a token) up to `limit` bytes; more is a BodyTooLargeError (readCapped). */
+export function readSmall(res: http.IncomingMessage, limit = 64 * 1024): Promise<Buffer> {
+  return readCapped(res, limit);
 }
 
 /** Drains and discards a body so that the connection can be reused. */

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { BoundedCache } from '../../lib/bounded-cache';
+import { BodyTooLargeError, readCapped } from '../../lib/read-capped';
 import { RegistryError } from '../errors';
 import type { RegistryMetrics } from '../metrics';
 import { isDigest } from '../names';
@@ -30,15 +33,18 @@ interface Entry {
  */
 export class ManifestCache implements Upstream {
   readonly name: string;
-  readonly #entries = new Map<string, Entry>();
-  readonly #inflight = new Map<string, Promise<Entry | undefined>>();
-  #bytes = 0;
+  readonly #entries: BoundedCache<string, Entry>;
 
   constructor(
     private readonly inner: Upstream,
     private readonly options: ManifestCacheOptions = {},
   ) {
     this.name = inner.name;
+    this.#entries = new BoundedCache({
+      max: options.maxEntries ?? 4096,
+      maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+      sizeOf: (entry) => entry.body.length,
+    });
   }
 
   async fetch(request: UpstreamRequest): Promise<UpstreamResponse> {
@@ -46,19 +52,16 @@ export class ManifestCache implements Upstream {
     const key = `${request.repository}@${request.reference}`;
     const hit = this.#entries.get(key);
     if (hit && accepts(request.accept, hit.headers['content-type'])) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
       this.options.metrics?.cache.inc({ result: 'hit' });
       return answer(hit, request.method);
     }
-    if (request.method === 'HEAD' && !this.#inflight.has(key)) return this.inner.fetch(request);
-    let pending = this.#inflight.get(key);
-    this.options.metrics?.cache.inc({ result: pending ? 'shared' : 'miss' });
-    if (!pending) {
-      pending = this.#load(request, key).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, pending);
+    const loading = this.#entries.loading(key);
+    if (hit || (request.method === 'HEAD' && !loading)) {
+      if (hit) this.options.metrics?.cache.inc({ result: 'miss' });
+      return this.inner.fetch(request);
     }
-    const entry = await pending;
+    this.options.metrics?.cache.inc({ result: loading ? 'shared' : 'miss' });
+    const entry = await this.#entries.load(key, () => this.#load(request));
     if (!entry || !accepts(request.accept, entry.headers['content-type'])) return this.inner.fetch(request);
     return answer(entry, request.method);
   }
@@ -68,48 +71,21 @@ export class ManifestCache implements Upstream {
     return this.inner.close();
   }
 
-  /** Fetches with GET and keeps the manifest; undefined when it cannot be kept (a redirect, a digest mismatch). */
-  async #load(request: UpstreamRequest & { kind: 'manifest' }, key: string): Promise<Entry | undefined> {
+  /** Fetches with GET the manifest to keep; undefined when it cannot be kept (a redirect, a digest mismatch). */
+  async #load(request: UpstreamRequest & { kind: 'manifest' }): Promise<Entry | undefined> {
     const res = await this.inner.fetch({ ...request, method: 'GET' });
     if (res.status !== 200 || !res.body) {
       res.body?.destroy();
       return undefined;
     }
     const limit = this.options.maxManifestBytes ?? 4 * 1024 * 1024;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        res.body.destroy();
-        throw new RegistryError('SIZE_INVALID', 'manifest too large', { limit });
-      }
-      chunks.push(chunk as Buffer);
-    }
-    const body = Buffer.concat(chunks);
+    const body = await readCapped(res.body, limit).catch((err: unknown) => {
+      throw err instanceof BodyTooLargeError ? new RegistryError('SIZE_INVALID', 'manifest too large', { limit }) : err;
+    });
     const [algorithm, hex] = request.reference.split(':');
     const entry: Entry = { body, headers: { ...res.headers, 'content-length': String(body.length), 'docker-content-digest': request.reference } };
     if (createHash(algorithm).update(body).digest('hex') !== hex) return undefined;
-    this.#keep(key, entry);
     return entry;
-  }
-
-  #keep(key: string, entry: Entry): void {
-    const maxEntries = this.options.maxEntries ?? 4096;
-    const maxBytes = this.options.maxBytes ?? 64 * 1024 * 1024;
-    if (entry.body.length > maxBytes) return;
-    const old = this.#entries.get(key);
-    if (old) {
-      this.#entries.delete(key);
-      this.#bytes -= old.body.length;
-    }
-    this.#entries.set(key, entry);
-    this.#bytes += entry.body.length;
-    for (const [k, e] of this.#entries) {
-      if (this.#entries.size <= maxEntries && this.#bytes <= maxBytes) break;
-      this.#entries.delete(k);
-      this.#bytes -= e.body.length;
-    }
   }
 }
 

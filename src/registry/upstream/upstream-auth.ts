@@ -1,3 +1,4 @@
+import { BoundedCache } from '../../lib/bounded-cache';
 import { Secret } from '../../log/secret';
 import { RegistryError } from '../errors';
 import { type Challenge, parseChallenge } from './challenge';
@@ -33,10 +34,12 @@ const EXPIRY_MARGIN_MS = 10_000;
  */
 export class UpstreamAuth {
   #challenge: Challenge | undefined;
-  readonly #tokens = new Map<string, CachedToken>();
-  readonly #inflight = new Map<string, Promise<CachedToken>>();
+  /** Tokens per (realm, service, scope), each until it expires; concurrent misses share one fetch. */
+  readonly #tokens: BoundedCache<string, CachedToken>;
 
-  constructor(private readonly options: UpstreamAuthOptions) {}
+  constructor(private readonly options: UpstreamAuthOptions) {
+    this.#tokens = new BoundedCache({ max: options.maxTokens ?? 1024 });
+  }
 
   /** The `Authorization` value for a request needing `scope`, or undefined for none. */
   async header(scope: string): Promise<string | undefined> {
@@ -62,33 +65,16 @@ export class UpstreamAuth {
     this.#challenge = challenge;
     if (challenge.scheme === 'bearer') {
       const key = tokenKey(challenge, scope);
-      if (sent !== undefined && sent === `Bearer ${this.#tokens.get(key)?.token.reveal()}`) this.#tokens.delete(key);
+      if (sent !== undefined && sent === `Bearer ${this.#tokens.peek(key)?.token.reveal()}`) this.#tokens.delete(key);
     }
     return true;
   }
 
   async #token(challenge: Challenge, scope: string, secret: UpstreamSecret): Promise<CachedToken> {
     const key = tokenKey(challenge, scope);
-    const cached = this.#tokens.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached;
-    let pending = this.#inflight.get(key);
-    if (!pending) {
-      pending = this.#fetchToken(challenge, scope, secret).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, pending);
-    }
-    const token = await pending;
-    this.#remember(key, token);
-    return token;
-  }
-
-  #remember(key: string, token: CachedToken): void {
-    const max = this.options.maxTokens ?? 1024;
-    if (this.#tokens.size >= max && !this.#tokens.has(key)) {
-      const now = Date.now();
-      for (const [k, t] of this.#tokens) if (t.expiresAt <= now) this.#tokens.delete(k);
-      if (this.#tokens.size >= max) this.#tokens.delete(this.#tokens.keys().next().value as string);
-    }
-    this.#tokens.set(key, token);
+    if ((this.#tokens.peek(key)?.expiresAt ?? Infinity) <= Date.now()) this.#tokens.delete(key);
+    const token = await this.#tokens.load(key, () => this.#fetchToken(challenge, scope, secret), (t) => t.expiresAt - Date.now());
+    return token!;
   }
 
   async #fetchToken(challenge: Challenge, scope: string, secret: UpstreamSecret): Promise<CachedToken> {

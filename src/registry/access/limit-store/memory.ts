@@ -1,3 +1,4 @@
+import { BoundedCache } from '../../../lib/bounded-cache';
 import type { LimitWindows, LoginLimitStore, Reservation } from './store';
 
 interface Window {
@@ -9,13 +10,16 @@ interface Window {
 /**
  * Login windows in this process's memory (the default, and the Redis store's
  * fallback): fixed windows that start at a key's first attempt, at most
- * `maxKeys` keys (default 100000), the oldest forgotten first.
+ * `maxKeys` keys (default 100000; the shared BoundedCache, least recently
+ * used forgotten first, each window dropped once it has ended).
  */
 export class MemoryLimitStore implements LoginLimitStore {
   readonly kind = 'memory';
-  readonly #windows = new Map<string, Window>();
+  readonly #windows: BoundedCache<string, Window>;
 
-  constructor(private readonly limits: LimitWindows & { maxKeys?: number }) {}
+  constructor(private readonly limits: LimitWindows & { maxKeys?: number }) {
+    this.#windows = new BoundedCache({ max: limits.maxKeys ?? 100_000, ttlMs: limits.windowMs, clock: Date });
+  }
 
   async reserve(client: string, user: string): Promise<Reservation> {
     return this.reserveNow(client, user);
@@ -37,8 +41,8 @@ export class MemoryLimitStore implements LoginLimitStore {
     return {
       kind: 'reserved',
       release: () => {
-        if (this.#windows.get(client) === whole) whole.count = Math.max(0, whole.count - 1);
-        if (this.#windows.get(pairKey) === pair) this.#windows.delete(pairKey);
+        if (this.#windows.peek(client) === whole) whole.count = Math.max(0, whole.count - 1);
+        if (this.#windows.peek(pairKey) === pair) this.#windows.delete(pairKey);
       },
     };
   }
@@ -49,18 +53,9 @@ export class MemoryLimitStore implements LoginLimitStore {
   #window(key: string, now: number): Window {
     let w = this.#windows.get(key);
     if (!w || w.resetAt <= now) {
-      this.#windows.delete(key);
-      this.#evict(now);
       w = { count: 0, resetAt: now + this.limits.windowMs };
       this.#windows.set(key, w);
     }
     return w;
-  }
-
-  #evict(now: number): void {
-    const max = this.limits.maxKeys ?? 100_000;
-    if (this.#windows.size < max) return;
-    for (const [k, w] of this.#windows) if (w.resetAt <= now) this.#windows.delete(k);
-    while (this.#windows.size >= max) this.#windows.delete(this.#windows.keys().next().value as string);
   }
 }

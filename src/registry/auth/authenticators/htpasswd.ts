@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { duration } from '../../../config/duration';
 import { ConfigError } from '../../../config/errors';
+import { SingleFlight } from '../../../lib/single-flight';
 import type { Logger } from '../../../log/logger';
 import type { AuthDecision, Authenticator, AuthenticatorEnv, AuthenticatorFactory, ClientCredentials } from '../authenticator';
 import { bcryptHash, bcryptMatches, isBcryptHash } from './compare';
@@ -50,7 +51,7 @@ function createHtpasswd(o: Params, env: AuthenticatorEnv) {
     return standIn.hash;
   };
   let checkedAt = Date.now();
-  let reloading: Promise<void> | undefined;
+  const reloads = new SingleFlight<void>();
 
   async function reloadIfChanged(logger: Logger): Promise<void> {
     if (Date.now() - checkedAt < o.reloadInterval) return;
@@ -70,8 +71,7 @@ function createHtpasswd(o: Params, env: AuthenticatorEnv) {
     name: env.name,
     async authenticate(credentials: ClientCredentials): Promise<AuthDecision> {
       if (credentials.kind !== 'basic') return { kind: 'abstain' };
-      reloading ??= reloadIfChanged(env.logger).finally(() => (reloading = undefined));
-      await reloading;
+      await reloads.run('file', () => reloadIfChanged(env.logger));
       const hash = users.get(credentials.username);
       if (hash === undefined) {
         await bcryptMatches(credentials.password.reveal(), await standInHash()).catch(() => false);

@@ -1,3 +1,5 @@
+import { BodyTooLargeError, readCapped } from '../../../lib/read-capped';
+
 /** An HTTP answer from an auth backend: status and, when it parsed, the JSON body. */
 export interface BackendAnswer {
   status: number;
@@ -14,21 +16,15 @@ const MAX_BODY = 64 * 1024;
 export async function postToBackend(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<BackendAnswer> {
   const signal = AbortSignal.timeout(timeoutMs);
   const res = await fetch(url, { method: 'POST', body, headers: { accept: 'application/json', ...headers }, redirect: 'manual', signal });
-  const reader = res.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (reader) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY) {
-      await reader.cancel();
-      return { status: res.status };
-    }
-    chunks.push(value);
+  let answer: Buffer;
+  try {
+    answer = res.body ? await readCapped(res.body, MAX_BODY) : Buffer.alloc(0);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) return { status: res.status };
+    throw err;
   }
   try {
-    return { status: res.status, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+    return { status: res.status, json: JSON.parse(answer.toString('utf8')) };
   } catch {
     return { status: res.status };
   }
