@@ -17,12 +17,13 @@
  * Environment: BENCH_CACHE_ROUNDS=a,b,c (single, parallel and cold rounds; default 5,3,3).
  * Run alone with `BENCH_REGISTRY_ONLY=cache tsx bench/registry.ts`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { upstreams } from '../testing/registry/upstreams';
 import { freePort } from '../testing/ports';
+import { spawnNginx } from './nginx-peer';
 import { childrenOf, cpuSeconds } from './proc';
 import { requireTcp } from '../testing/services';
 import {
@@ -47,36 +48,19 @@ const GiB = 1024 * MiB;
 
 /** nginx serving `<cacheDir>/blobs/sha256/<hex>` at the registry's blob path, with sendfile. */
 async function startNginx(dir: string, cacheDir: string, port: number): Promise<ChildProcess> {
-  const root = join(dir, 'nginx');
-  mkdirSync(join(root, 'tmp'), { recursive: true });
-  const conf = join(root, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes auto;
-user root root;
-pid ${root}/nginx.pid;
-error_log ${root}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
+  const child = spawnNginx(
+    join(dir, 'nginx'),
+    'auto',
+    `  sendfile on;
   tcp_nopush on;
-  client_body_temp_path ${root}/tmp/body;
-  proxy_temp_path ${root}/tmp/proxy;
-  fastcgi_temp_path ${root}/tmp/fastcgi;
-  uwsgi_temp_path ${root}/tmp/uwsgi;
-  scgi_temp_path ${root}/tmp/scgi;
   server {
     listen 127.0.0.1:${port};
     location ~ "^/v2/.+/blobs/sha256:([a-f0-9]{64})$" {
       default_type application/octet-stream;
       alias ${cacheDir}/blobs/sha256/$1;
     }
-  }
-}
-`,
+  }`,
   );
-  const child = spawn('nginx', ['-p', root, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
   return waitForPort(port, child, 'nginx peer');
 }
 

@@ -20,7 +20,7 @@
  * Environment: BENCH_REGISTRY_SECONDS (wrk duration per measurement, default 10).
  * Run alone with `tsx bench/registry-scaleout.ts`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,7 @@ import { Fleet, writeEcKey } from '../testing/registry/fleet';
 import { upstreams } from '../testing/registry/upstreams';
 import { freePort } from '../testing/ports';
 import { requireTcp } from '../testing/services';
+import { spawnNginx } from './nginx-peer';
 import { childrenOf, cpuSeconds, sleeps } from './proc';
 
 const run = promisify(execFile);
@@ -82,25 +83,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
  */
 export async function startNginxPeer(dir: string, workers: number, digest: string, manifest: Buffer): Promise<{ server: Server; child: ChildProcess }> {
   const root = join(dir, `nginx-peer-${workers}`);
-  mkdirSync(join(root, 'tmp'), { recursive: true });
+  mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'manifest.json'), manifest);
   const port = await freePort();
-  const conf = join(root, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes ${workers};
-user root root;
-pid ${root}/nginx.pid;
-error_log ${root}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${root}/tmp/body;
-  proxy_temp_path ${root}/tmp/proxy;
-  fastcgi_temp_path ${root}/tmp/fastcgi;
-  uwsgi_temp_path ${root}/tmp/uwsgi;
-  scgi_temp_path ${root}/tmp/scgi;
-  keepalive_requests 1000000;
+  const child = spawnNginx(
+    root,
+    workers,
+    `  keepalive_requests 1000000;
   server {
     listen 127.0.0.1:${port} reuseport;
     location = /v2/up/test/busybox/manifests/${digest} {
@@ -109,11 +98,8 @@ http {
       add_header Docker-Distribution-Api-Version registry/2.0;
       alias ${root}/manifest.json;
     }
-  }
-}
-`,
+  }`,
   );
-  const child = spawn('nginx', ['-p', root, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`nginx peer exited with ${child.exitCode}`);
