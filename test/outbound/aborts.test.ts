@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import { OutboundFixture, send } from './support/fixture';
+import { OutboundFixture, send, webSocketHandshake } from './support/fixture';
 
 /** Polls `check` every 50 ms for up to `ms`. */
 async function eventually(check: () => boolean, ms = 5000): Promise<void> {
@@ -48,13 +48,7 @@ describe('outbound: connections that go away mid-stream', () => {
   it('a WebSocket handshake without a token is refused with 502 and never reaches the upstream', async () => {
     const { port } = await fx.proxy({ UPSTREAM_HOST: fx.upstream.host, TOKEN_AUDIENCE: 'urn:ws-refused' });
     fx.aws.failNext('AccessDenied', 5);
-    const req = http.get({
-      host: '127.0.0.1',
-      port,
-      path: '/socket',
-      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
-    });
-    const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+    const res = await webSocketHandshake(port);
     res.resume();
     assert.equal(res.statusCode, 502);
     assert.equal(res.headers['x-outbound-proxy'], 'token');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { echoed, OutboundFixture, send } from './support/fixture';
+import { echoed, OutboundFixture, send, webSocketHandshake } from './support/fixture';
 
 /** A request whose body is written `chunks` times, `gapMs` apart (a slow client); resolves with the answer. */
 function trickle(port: number, path: string, chunks: number, gapMs: number): Promise<{ status: number; body: string; ms: number }> {
@@ -106,13 +106,7 @@ describe('outbound: data path (slow uploads, pipelining, keep-alive, Expect, HEA
   it('a refused WebSocket handshake (upstream 401) is relayed with its status, then the connection closes', async () => {
     const { port } = await fx.proxy({ UPSTREAM_HOST: fx.upstream.host });
     fx.upstream.audiences = ['urn:someone-else'];
-    const req = http.get({
-      host: '127.0.0.1',
-      port,
-      path: '/socket',
-      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
-    });
-    const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+    const res = await webSocketHandshake(port);
     res.resume();
     await once(res, 'end');
     assert.equal(res.statusCode, 401);

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import http from 'node:http';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../src/log/logger';
@@ -104,6 +105,18 @@ export function send(
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** A WebSocket handshake (RFC 6455's sample key) on /socket; resolves with the proxy's first answer. */
+export async function webSocketHandshake(port: number): Promise<http.IncomingMessage> {
+  const req = http.get({
+    host: '127.0.0.1',
+    port,
+    path: '/socket',
+    headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+  });
+  const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+  return res;
 }
 
 /** What /echo answered: the upstream's view of the request. */
