@@ -21,9 +21,10 @@ const BURST_BYTES = 128 * 1024;
  * `end()`, a tick later, writes the lot.
  *
  * Cheaper than `pipe` too: two listeners on the source instead of pipe's
- * seven on both streams, which a proxy sets up per response.
+ * seven on both streams, which a proxy sets up per response. `count` gets
+ * each chunk's length (the buffer collector's counter for this body).
  */
-export function relayBody(from: IncomingMessage, to: ServerResponse): void {
+export function relayBody(from: IncomingMessage, to: ServerResponse, count: (bytes: number) => void): void {
   /** Bytes written since the cork; -1 = not corked. */
   let burst = -1;
   const resume = () => from.resume();
@@ -40,6 +41,7 @@ export function relayBody(from: IncomingMessage, to: ServerResponse): void {
   let left = Number(from.headers['content-length'] ?? NaN);
   from.on('data', (chunk: Buffer) => {
     left -= chunk.length;
+    count(chunk.length);
     if (burst < 0) {
       burst = 0;
       to.cork();

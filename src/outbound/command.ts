@@ -5,7 +5,6 @@ import { formatListenAddress } from '../config/address';
 import { ConfigError } from '../config/errors';
 import { createLogger } from '../log/logger';
 import { createRegistry, startMetricsServer, type RunningServer } from '../metrics/server';
-import { startBufferCollector } from './buffer-collector';
 import { Router } from './route';
 import { startOutboundProxy } from './server';
 import { loadSettings, outboundFlags } from './settings';
@@ -35,13 +34,11 @@ export const outboundProxyCommand: Command = {
     const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, defaultMeta: { component: 'outbound-proxy' } });
     const metricsRegistry = createRegistry();
     const tokens = createStsTokenSource(settings, { registry: metricsRegistry });
-    const collector = settings.workers === 1 ? startBufferCollector() : undefined;
     const proxy: WorkerPool = await (
       settings.workers === 1
         ? startOutboundProxy(settings, { tokens: tokens.get, metricsRegistry, logger }).then((p) => ({ ...p, metrics: metricsRegistry }))
         : startWorkers(settings, { tokens, metricsRegistry, logger })
     ).catch(async (err: unknown) => {
-      collector?.stop();
       await tokens.close();
       throw err;
     });
@@ -77,7 +74,6 @@ export const outboundProxyCommand: Command = {
     await proxy.close(settings.shutdownGraceMs);
     await metrics?.close();
     await tokens.close();
-    collector?.stop();
     logger.info('stopped');
     return 0;
   },

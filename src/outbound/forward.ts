@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger';
 import type { Secret } from '../log/secret';
 import { relayBody } from './body';
+import type { BufferCollector } from './buffer-collector';
 import { logFields, OutboundError, toOutboundError } from './errors';
 import { downstreamHeaders, upstreamHeaders, type InjectOptions } from './headers';
 import type { OutboundMetrics } from './metrics';
@@ -19,6 +20,8 @@ export interface ForwardContext {
   logger: Logger;
   inject: InjectOptions;
   upstreamTimeoutMs: number;
+  /** Counts the bytes of long bodies and collects their dead buffers. */
+  collector: BufferCollector;
 }
 
 /**
@@ -98,7 +101,7 @@ function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, r
     observe('ok');
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamHeaders(upRes.rawHeaders));
     upRes.once('error', () => res.destroy());
-    relayBody(upRes, res);
+    relayBody(upRes, res, ctx.collector.body());
   });
   upReq.on('error', (err) => {
     clearTimeout(headerTimer);
@@ -116,6 +119,8 @@ function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, r
     if (!res.writableFinished) upReq.destroy();
   });
   if (hasBody(req)) {
+    const count = ctx.collector.body();
+    req.on('data', (chunk: Buffer) => count(chunk.length));
     req.pipe(upReq);
   } else {
     req.resume();

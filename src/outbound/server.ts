@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../config/errors';
 import type { Logger } from '../log/logger';
+import { BufferCollector } from './buffer-collector';
 import { createForwarder, type ForwardContext } from './forward';
 import { createOutboundMetrics } from './metrics';
 import { Router } from './route';
@@ -44,6 +45,7 @@ export async function startOutboundProxy(settings: OutboundSettings, deps: Outbo
     logger: deps.logger,
     inject: { authHeader: settings.authHeader, authScheme: settings.authScheme },
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
+    collector: new BufferCollector(),
   };
   const server = settings.tls ? https.createServer(tlsOptions(settings.tls)) : http.createServer();
   server.keepAliveTimeout = 65_000;

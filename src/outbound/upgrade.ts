@@ -28,6 +28,10 @@ export function createUpgrader(ctx: ForwardContext, open: Set<Duplex>): (req: In
           socket.on('error', () => upSocket.destroy());
           upSocket.once('close', () => socket.destroy());
           socket.once('close', () => upSocket.destroy());
+          const down = ctx.collector.body(0);
+          const up = ctx.collector.body(0);
+          upSocket.on('data', (chunk: Buffer) => down(chunk.length));
+          socket.on('data', (chunk: Buffer) => up(chunk.length));
           upSocket.pipe(socket);
           socket.pipe(upSocket);
           ctx.metrics.requests.inc({ status: String(upRes.statusCode), source: 'upstream' });

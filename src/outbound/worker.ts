@@ -2,7 +2,6 @@ import cluster from 'node:cluster';
 import { ConfigError } from '../config/errors';
 import { createLogger } from '../log/logger';
 import { createRegistry } from '../metrics/server';
-import { startBufferCollector } from './buffer-collector';
 import { isWorkerMessage, post, primaryPeer, Rpc } from './ipc';
 import { startOutboundProxy } from './server';
 import type { OutboundSettings } from './settings';
@@ -22,12 +21,10 @@ export async function runWorker(settings: OutboundSettings): Promise<number> {
   const registry = createRegistry();
   const primary = primaryPeer();
   const rpc = new Rpc(primary, { metrics: async () => registry.getMetricsAsJSON() });
-  const collector = startBufferCollector();
   let proxy;
   try {
     proxy = await startOutboundProxy(settings, { tokens: tokensFromPrimary(rpc), metricsRegistry: registry, logger });
   } catch (err) {
-    collector.stop();
     const config = err instanceof ConfigError;
     post(primary, { ig: 'failed', setting: config ? err.setting : undefined, problem: config ? err.problem : (err as Error).message }, () => undefined);
     process.disconnect?.();
@@ -44,7 +41,6 @@ export async function runWorker(settings: OutboundSettings): Promise<number> {
   });
   logger.debug('worker draining', { reason, graceMs: settings.shutdownGraceMs });
   await proxy.close(settings.shutdownGraceMs);
-  collector.stop();
   rpc.close();
   if (process.connected) process.disconnect();
   return 0;

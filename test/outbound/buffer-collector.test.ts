@@ -1,39 +1,39 @@
 import assert from 'node:assert/strict';
 import { getHeapStatistics } from 'node:v8';
-import { startBufferCollector } from '../../src/outbound/buffer-collector';
+import { BufferCollector, LONG_BODY_BYTES } from '../../src/outbound/buffer-collector';
 
 const MiB = 1024 * 1024;
+const CHUNK = 64 * 1024;
 
-/** Drops `total` bytes of fresh buffers, a chunk at a time, as a stream's body would. */
-function churn(total: number): void {
-  let kept = 0;
-  for (let made = 0; made < total; made += 64 * 1024) kept += Buffer.allocUnsafeSlow(64 * 1024).fill(1).length;
-  assert.ok(kept >= total);
-}
-
-/** Polls `done` every 10 ms for at most `ms`. */
-async function within(ms: number, done: () => boolean): Promise<boolean> {
-  for (let waited = 0; waited <= ms; waited += 10) {
-    if (done()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return done();
+/** Drops `total` bytes of fresh buffers a chunk at a time, as a stream's body would, counting each chunk. */
+function churn(total: number, count: (bytes: number) => void): void {
+  for (let made = 0; made < total; made += CHUNK) count(Buffer.allocUnsafeSlow(CHUNK).fill(1).length);
 }
 
 describe('outbound: buffer collector', () => {
-  it('frees dead body buffers long before V8 would (16 MiB of garbage is below its 32 MB trigger)', async () => {
-    const collector = startBufferCollector();
-    try {
-      await new Promise((r) => setTimeout(r, 50));
-      const before = getHeapStatistics().external_memory;
-      for (let i = 0; i < 16; i++) {
-        churn(MiB);
-        await new Promise((r) => setImmediate(r));
-      }
-      const freed = await within(2000, () => getHeapStatistics().external_memory - before < 6 * MiB);
-      assert.ok(freed, `external memory still ${((getHeapStatistics().external_memory - before) / MiB).toFixed(1)} MiB above its start`);
-    } finally {
-      collector.stop();
+  it('frees a long body\'s dead buffers long before V8 would (16 MiB of garbage is below its 32 MB trigger)', async () => {
+    const collector = new BufferCollector();
+    const before = getHeapStatistics().external_memory;
+    const count = collector.body();
+    for (let i = 0; i < 16; i++) {
+      churn(MiB, count);
+      await new Promise((r) => setImmediate(r));
     }
+    // 15 MiB past the body's free first MiB, one collection per 2 MiB.
+    assert.equal(collector.collections, 7);
+    const held = getHeapStatistics().external_memory - before;
+    assert.ok(held < 6 * MiB, `external memory still ${(held / MiB).toFixed(1)} MiB above its start`);
+  });
+
+  it('leaves short bodies to V8: 64 bodies of 512 KiB force no collection', () => {
+    const collector = new BufferCollector();
+    for (let i = 0; i < 64; i++) churn(LONG_BODY_BYTES / 2, collector.body());
+    assert.equal(collector.collections, 0);
+  });
+
+  it('counts every byte of a joined connection when told no bytes are free', () => {
+    const collector = new BufferCollector();
+    churn(4 * MiB, collector.body(0));
+    assert.equal(collector.collections, 2);
   });
 });
