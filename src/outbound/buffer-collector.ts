@@ -27,9 +27,19 @@ let exposed: GcFunction | undefined;
  * fraction of a millisecond with the proxy's small live heap). Short bodies
  * are not counted: many requests in flight keep their buffers alive through
  * a forced collection, so collecting for them costs far more than the memory
- * it saves (64 KiB responses at saturation: 144 against 96 µs of CPU per
+ * it saves (64 KiB responses at saturation: 144 against 103 µs of CPU per
  * request, docs/benchmarks.md), and their garbage stays bounded by V8's own
  * trigger. `--expose-gc` is enabled through `v8.setFlagsFromString`.
+ *
+ * It also turns off V8's concurrent sweeping of array buffers: the memory of
+ * dead buffers is returned (and V8's external-memory count lowered) by a
+ * background task after each young-generation collection, and with both
+ * cores saturated that task falls behind, the count crosses V8's
+ * external-memory limit, and V8 answers with a full mark-compact again and
+ * again (313 in a 50 s run against 32; 64 KiB responses then cost 300 µs of
+ * CPU per request instead of 110–180, in 3 of 6 processes). Swept on the main thread
+ * at each collection, the count stays current (3 of 3 processes at 180–189 µs
+ * beside a bare Node pass-through at 173, same run).
  */
 export class BufferCollector {
   /** Collections run so far. */
@@ -57,6 +67,7 @@ export class BufferCollector {
 
 function exposeGc(): GcFunction {
   if (!exposed) {
+    setFlagsFromString('--no-concurrent-array-buffer-sweeping');
     setFlagsFromString('--expose-gc');
     exposed = runInNewContext('gc') as GcFunction;
   }
