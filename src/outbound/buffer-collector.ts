@@ -37,9 +37,9 @@ let exposed: GcFunction | undefined;
  * cores saturated that task falls behind, the count crosses V8's
  * external-memory limit, and V8 answers with a full mark-compact again and
  * again (313 in a 50 s run against 32; 64 KiB responses then cost 300 µs of
- * CPU per request instead of 110–180, in 3 of 6 processes). Swept on the main thread
- * at each collection, the count stays current (3 of 3 processes at 180–189 µs
- * beside a bare Node pass-through at 173, same run).
+ * CPU per request instead of 110–180, in 3 of 6 processes). Swept on the
+ * main thread at each collection, the count stays current (6 of 6 processes
+ * at 148–189 µs beside a bare Node pass-through at 173–189, same runs).
  */
 export class BufferCollector {
   /** Collections run so far. */
