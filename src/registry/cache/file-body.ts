@@ -8,7 +8,7 @@ const CHUNK = 1024 * 1024;
 /**
  * A blob body read from a cached file: `length` bytes of the open file `fd`
  * from `offset`. Read as a stream it copies through user space; `sendTo`
- * hands it to the native relay's sendfile(2) instead when that applies. The
+ * hands it to the native relay's file thread instead when that applies. The
  * file descriptor is closed, and `onDone(bytesSent)` called, exactly once
  * when the body ends or is destroyed.
  */
@@ -53,7 +53,7 @@ export class FileBody extends Readable {
     });
   }
 
-  /** Sends the body with sendfile(2) and resolves with the bytes sent, or undefined when the native path does not apply. */
+  /** Sends the body from the native relay's file thread and resolves with the bytes sent, or undefined when the native path does not apply. */
   sendTo(res: Response): Promise<number> | undefined {
     const sending = sendFile(res, this.fd, this.offset, this.length);
     if (!sending) return undefined;

@@ -4,7 +4,7 @@ import { sendFileApplies, sendFileRange } from '../http/zero-copy';
 import { FileReads } from './file-reads';
 
 const CHUNK = 1024 * 1024;
-/** A client sent a fill with sendfile(2) waits for this much new data (or the end) per call. */
+/** A client sent a fill by the native relay waits for this much new data (or the end) per call. */
 const SEND_STEP = 8 * 1024 * 1024;
 
 /**
@@ -123,7 +123,7 @@ export class FillReader extends Readable {
   }
 
   /**
-   * Sends the fill to the client with sendfile(2), range after range as the
+   * Sends the fill to the client from the native relay, range after range as the
    * file grows (the last byte after verification), and ends the response;
    * undefined when the native path does not apply. A failed fill cuts the
    * client; a broken one continues from the upstream through user space.

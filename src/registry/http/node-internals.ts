@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
  * The Node.js internals the zero-copy relay relies on, reached only through
  * this module. None is public API:
  * - `socket._handle.fd`: a TCP socket's file descriptor, handed to splice(2)
- *   and sendfile(2);
+ *   and to the file relay's write(2);
  * - `socket._handle.readStop()` and `socket._handle.reading`: stop Node
  *   reading a socket, and keep it from starting again, so the body stays in
  *   the kernel for the relay;

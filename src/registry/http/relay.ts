@@ -38,7 +38,7 @@ export async function relay(res: Response, upstream: UpstreamResponse, options: 
     res.end();
     return;
   }
-  const count = (bytes: number, relay: 'splice' | 'sendfile' | 'stream') =>
+  const count = (bytes: number, relay: 'splice' | 'file' | 'stream') =>
     options.metrics?.bytes.inc({ upstream: options.upstream, kind: options.kind, relay }, Math.max(0, bytes));
   if (upstream.body instanceof BufferBody) {
     const { bytes } = upstream.body;
@@ -55,7 +55,7 @@ export async function relay(res: Response, upstream: UpstreamResponse, options: 
   }
   const sent = options.zeroCopy && (upstream.body instanceof FileBody || upstream.body instanceof FillReader) ? upstream.body.sendTo(res) : undefined;
   if (sent) {
-    count(await sent, 'sendfile');
+    count(await sent, 'file');
     return;
   }
   const spliced = options.zeroCopy && options.kind === 'blob' ? spliceBody(res, upstream.body, upstream.stallMs ?? 60_000) : undefined;

@@ -12,8 +12,10 @@ import { checkRelayInternals, isWritingResponse, socketFd, stopReading } from '.
  * upstream reaches by itself. When both sides are plain TCP and the length is
  * known, the facade hands the rest of the body to a native relay
  * (`splice/splice.c`): splice(2) through a pipe on a thread of its own, the
- * bytes never leaving the kernel. Anything else (TLS on either side, a
- * chunked body, a small blob, the add-on not built) takes the streaming path.
+ * bytes never leaving the kernel. A cache hit goes from its file to the
+ * socket on such a thread too, through one 512 KiB buffer (`sendFile`).
+ * Anything else (TLS on either side, a chunked body, a small blob, the add-on
+ * not built) takes the streaming path.
  * It relies on Node.js internals (a TCP handle's `fd`, `readStop()` and
  * `reading`, a socket's `_httpMessage`), reached only through
  * ./node-internals, which checks them at start-up (`zeroCopyProblem`).
@@ -24,7 +26,7 @@ const MIN_BYTES = 256 * 1024;
 
 interface Addon {
   start(fromFd: number, toFd: number, length: number, stallMs: number, done: (error: string | null, moved: number) => void): () => void;
-  sendfile(fileFd: number, toFd: number, offset: number, length: number, done: (error: string | null, moved: number) => void, background?: boolean): () => void;
+  sendFile(fileFd: number, toFd: number, offset: number, length: number, done: (error: string | null, moved: number) => void, background?: boolean): () => void;
 }
 
 /** The native relay, or why it cannot be used (printed once at start-up). */
@@ -108,8 +110,8 @@ export function spliceBody(res: Response, body: NodeJS.ReadableStream, stallMs: 
 
 /**
  * Writes `length` bytes of an open file from `offset` (the body already
- * announced by the status and headers set on `res`) with sendfile(2) on the
- * native relay's thread, ends the response and resolves with the bytes
+ * announced by the status and headers set on `res`) on a native relay
+ * thread (pread(2) and write(2) through one buffer, off the event loop), ends the response and resolves with the bytes
  * written; or returns undefined, having touched nothing, when it does not
  * apply (see `sendFileApplies`). The caller keeps `fd` open until the promise
  * settles. Rejects, after the client connection is cut, when the client goes
@@ -124,14 +126,14 @@ export function sendFile(res: Response, fd: number, offset: number, length: numb
   })();
 }
 
-/** True when a body of `length` bytes can go to `res` with sendfile(2): plain TCP, the add-on loaded, not a small body. */
+/** True when a body of `length` bytes can go to `res` from a native thread: plain TCP, the add-on loaded, not a small body. */
 export function sendFileApplies(res: Response, length: number): boolean {
   const client = res.socket;
   return zeroCopy.available && length >= MIN_BYTES && fdOf(client) !== undefined && isWritingResponse(client!, res);
 }
 
 /**
- * Writes one range of a file to the client with sendfile(2), after the
+ * Writes one range of a file to the client from a native thread, after the
  * response headers and anything Node still buffers; the response stays open
  * for more (a caller serving a growing file sends range after range, then
  * ends it). Only after `sendFileApplies` said yes. `background` runs the send
@@ -148,7 +150,7 @@ export async function sendFileRange(res: Response, fd: number, offset: number, l
     return await new Promise<number>((done, fail) => {
       const to = fdOf(client);
       if (to === undefined) return fail(new Error('zero-copy send: the client closed before the send started'));
-      const abort = addon.sendfile(fd, to, offset, length, (error, bytes) => {
+      const abort = addon.sendFile(fd, to, offset, length, (error, bytes) => {
         client.off('close', abort);
         if (error) fail(new Error(`zero-copy send: ${error}`));
         else done(bytes);

@@ -56,7 +56,7 @@ describe('registry blob cache: a verified pull-through disk cache over a real do
     assert.ok((await hits(facade)) >= 2);
   });
 
-  it('hits sent with sendfile(2): 10 clients hanging up mid-blob leave no descriptor behind, and the next hit is whole', async () => {
+  it('hits sent by the native file relay: 10 clients hanging up mid-blob leave no descriptor behind, and the next hit is whole', async () => {
     const data = randomBytes(16 * MiB);
     const digest = await upstream.pushBlob('team-a/hangup', data);
     const auth = await pullAuth(facade, 'priv/team-a/hangup');
@@ -195,21 +195,21 @@ describe('registry blob cache: a verified pull-through disk cache over a real do
         assert.equal(r.digest, digest);
       }
       assert.equal(upstream.blobGets('team-a/streamed'), 1);
-      assert.equal(await metric(streaming, 'imagegate_registry_bytes_streamed_total{upstream="priv",kind="blob",relay="sendfile"}'), 0);
+      assert.equal(await metric(streaming, 'imagegate_registry_bytes_streamed_total{upstream="priv",kind="blob",relay="file"}'), 0);
     } finally {
       await streaming.close(1000);
       rmSync(streamDir, { recursive: true, force: true });
     }
   });
 
-  it('exports its metrics (requests, fills, bytes from cache and upstream, size) and served with sendfile(2)', async () => {
+  it('exports its metrics (requests, fills, bytes from cache and upstream, size) and served by the native file relay', async () => {
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_fills_total{result="ok"}')) >= 4);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_bytes_total{source="cache"}')) > 64 * MiB);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_bytes_total{source="upstream"}')) > 64 * MiB);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_size_bytes')) > 64 * MiB);
     assert.ok((await metric(facade, 'imagegate_registry_blob_cache_entries')) >= 5);
-    // Hits and fills went from the file to the socket with sendfile(2).
-    assert.ok((await metric(facade, 'imagegate_registry_bytes_streamed_total{upstream="priv",kind="blob",relay="sendfile"}')) > 64 * MiB);
+    // Hits and fills went from the file to the socket on the native relay's thread.
+    assert.ok((await metric(facade, 'imagegate_registry_bytes_streamed_total{upstream="priv",kind="blob",relay="file"}')) > 64 * MiB);
   });
 });
 

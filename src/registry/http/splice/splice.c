@@ -1,26 +1,26 @@
 /*
- * Zero-copy relay of a known number of bytes from one socket to another with
- * splice(2) through a pipe, or from a file to a socket with sendfile(2), on a
- * thread per transfer, so a blob passing through the registry facade (or
- * served from its disk cache) never enters user space. (One sender thread
- * shared by all cache hits, as an nginx worker serves its sockets, was
- * measured and removed: 16 parallel hits ran at 0.97–1.01× the upstream's
- * rate against 1.15–1.23× with a thread each, which lets the kernel spread
- * the sends, and loopback's receive work done in the sender's context, over
- * every core.) Node.js keeps ownership of
+ * Native relay of a known number of bytes, on a thread per transfer: from one
+ * socket to another with splice(2) through a pipe, so a blob passing through
+ * the registry facade never enters user space; or from a file to a socket
+ * through one buffer (send_file below says why not sendfile(2)), for hits of
+ * the disk cache. (One sender thread shared by all cache hits, as an nginx
+ * worker serves its sockets, was measured and removed: 16 parallel hits ran
+ * at 0.97–1.01× the upstream's rate against 1.15–1.23× with a thread each,
+ * which lets the kernel spread the sends, and loopback's receive work done in
+ * the sender's context, over every core.) Node.js keeps ownership of
  * both sockets: the relay works on duplicates (a socket Node closes meanwhile
  * stays valid here and its number cannot be reused under the relay), and
  * Node must neither read the source nor write the destination until `done`
  * is called.
  *
  *   start(fromFd, toFd, length, stallMs, done(error | null, moved)) -> abort()
- *   sendfile(fileFd, toFd, offset, length, done(error | null, moved)[, background]) -> abort()
+ *   sendFile(fileFd, toFd, offset, length, done(error | null, moved)[, background]) -> abort()
  *
  * `error` is "ESTALLED" when the source sends nothing for stallMs while the
  * relay waits for it (a slow reader is not a stall), "ECLOSED" when the
  * source ends before `length` bytes (a file: is shorter than offset + length), "EABORTED" after abort(), or
  * "errno N: message" for a failed call. `moved` counts the bytes written to
- * `toFd`. With `background` true the sendfile thread runs at nice 10: a
+ * `toFd`. With `background` true the file thread runs at nice 10: a
  * client catching up with a cache fill in progress then yields the CPU to
  * the fill, which every client of that blob waits for.
  */
@@ -35,20 +35,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 #define PIPE_BYTES (1 << 20)
+#define FILE_CHUNK (512 * 1024)
+#define FILE_BUFFERS (4 << 20)
+#define FILE_CHUNK_MIN (64 * 1024)
 #define STACK_BYTES (256 * 1024)
 
 typedef struct relay {
   int from, to, wake;
   int64_t length, moved;
-  int64_t offset; /* sendfile mode: where in the file to start; -1 in splice mode */
+  int64_t offset; /* file mode: where in the file to start; -1 in splice mode */
   int stall_ms;
-  int background; /* sendfile mode: run at a lower priority */
+  int background; /* file mode: run at a lower priority */
   const char *error;
   int saved_errno;
   int refs; /* the thread's completion and the JS abort function; freed at zero (main thread only) */
@@ -75,18 +78,51 @@ static int wait_for(relay_t *r, int want_in, int want_out) {
   return 0;
 }
 
-/* File to socket: sendfile(2) from the page cache, waiting only for the socket. */
+/*
+ * File to socket: pread(2) into a FILE_CHUNK buffer, write(2) to the socket,
+ * waiting only for the socket. A copy, on purpose: measured on loopback
+ * (docs/benchmarks.md#blob-cache), sendfile(2) saves this thread its copy
+ * but leaves the receiver copying out of cold page-cache pages, and the
+ * whole exchange costs more (0.56–0.62 against 0.52–0.56 CPU-seconds per
+ * GiB for 16 streams); 512 KiB beat 128 KiB, 256 KiB and 1 MiB on one
+ * stream, 256 KiB did as well on 16. The buffers of all sends in flight share
+ * FILE_BUFFERS (4 MiB): each gets FILE_CHUNK while 8 or fewer run, less
+ * beyond (256 KiB for 16, 128 KiB for 32; sized when the send starts), which
+ * keeps 32 parallel hits within the facade's memory bound. They are mapped
+ * and unmapped here, so none stays in a malloc arena after its send.
+ */
+static int files_sending;
+
 static void send_file(relay_t *r) {
+  size_t chunk = FILE_BUFFERS / (size_t)__atomic_add_fetch(&files_sending, 1, __ATOMIC_RELAXED);
+  chunk = chunk > FILE_CHUNK ? FILE_CHUNK : chunk < FILE_CHUNK_MIN ? FILE_CHUNK_MIN : chunk & ~(size_t)4095;
+  char *buf = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (buf == MAP_FAILED) {
+    r->saved_errno = errno;
+    __atomic_sub_fetch(&files_sending, 1, __ATOMIC_RELAXED);
+    return;
+  }
   off_t offset = (off_t)r->offset;
   int64_t left = r->length;
   while (left > 0) {
-    size_t want = left < (1 << 24) ? (size_t)left : (1 << 24);
-    ssize_t n = sendfile(r->to, r->from, &offset, want);
-    if (n > 0) left -= n, r->moved += n;
-    else if (n == 0) { r->error = "ECLOSED"; return; }
-    else if (errno == EAGAIN || errno == EINTR) { if (wait_for(r, 0, 1) < 0) return; }
-    else { r->saved_errno = errno; return; }
+    ssize_t got = pread(r->from, buf, left < (int64_t)chunk ? (size_t)left : chunk, offset);
+    if (got == 0) { r->error = "ECLOSED"; break; }
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      r->saved_errno = errno;
+      break;
+    }
+    for (ssize_t done = 0; done < got;) {
+      ssize_t n = write(r->to, buf + done, (size_t)(got - done));
+      if (n > 0) done += n, r->moved += n;
+      else if (n < 0 && (errno == EAGAIN || errno == EINTR)) { if (wait_for(r, 0, 1) < 0) goto out; }
+      else { r->saved_errno = n < 0 ? errno : EPIPE; goto out; }
+    }
+    offset += got, left -= got;
   }
+out:
+  munmap(buf, chunk);
+  __atomic_sub_fetch(&files_sending, 1, __ATOMIC_RELAXED);
 }
 
 static void *run(void *arg) {
@@ -251,7 +287,7 @@ static napi_value send_file_js(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "splice: bad call");
   if (argc != 5 && argc != 6) {
-    napi_throw_type_error(env, NULL, "splice: sendfile(fileFd, toFd, offset, length, done[, background])");
+    napi_throw_type_error(env, NULL, "splice: sendFile(fileFd, toFd, offset, length, done[, background])");
     return NULL;
   }
   int32_t from, to;
@@ -273,8 +309,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "start", NAPI_AUTO_LENGTH, start, NULL, &fn);
   napi_set_named_property(env, exports, "start", fn);
-  napi_create_function(env, "sendfile", NAPI_AUTO_LENGTH, send_file_js, NULL, &fn);
-  napi_set_named_property(env, exports, "sendfile", fn);
+  napi_create_function(env, "sendFile", NAPI_AUTO_LENGTH, send_file_js, NULL, &fn);
+  napi_set_named_property(env, exports, "sendFile", fn);
   return exports;
 }
 
