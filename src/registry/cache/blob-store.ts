@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, open as openCb } from 'node:fs';
+import { close as closeCb, constants, fstat as fstatCb, open as openCb } from 'node:fs';
 import { type FileHandle, chmod, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,6 +11,7 @@ import { Links } from './links';
 import type { CacheMetrics } from './metrics';
 
 const openFd = promisify(openCb);
+const fstatFd = promisify(fstatCb);
 /** Bytes of a fill collected before they are written to its file in one call. */
 const WRITE_BATCH = 1024 * 1024;
 
@@ -69,22 +70,31 @@ export class BlobStore {
 
   /**
    * Opens a cached blob for reading and pins it until `release`; undefined
-   * when it is not cached (or its file is gone, which drops it).
+   * when it is not cached, or when its file is gone or no longer the size
+   * the index holds (cut short under the facade), which drops it, so that
+   * the request goes to the upstream and fills again.
    */
   async openBlob(digest: string): Promise<OpenedBlob | undefined> {
     const size = this.index.use(digest);
     if (size === undefined) return undefined;
     this.index.pin(digest);
+    let fd: number | undefined;
     try {
-      const fd = await openFd(this.#path(digest), constants.O_RDONLY);
+      fd = await openFd(this.#path(digest), constants.O_RDONLY);
+      const actual = (await fstatFd(fd)).size;
+      if (actual !== size) {
+        unlink(this.#path(digest)).catch(() => undefined);
+        throw new Error(`${actual} bytes on disk, ${size} indexed`);
+      }
       const now = new Date();
       utimes(this.#path(digest), now, now).catch(() => undefined);
       return { fd, size };
     } catch (err) {
+      if (fd !== undefined) closeCb(fd, () => undefined);
       this.index.unpin(digest);
       this.index.remove(digest);
       this.links.drop(digest);
-      this.options.logger.warn('blob cache entry unreadable; dropped', { digest, error: (err as NodeJS.ErrnoException).code ?? String(err) });
+      this.options.logger.warn('blob cache entry unreadable; dropped', { digest, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
       return undefined;
     }
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { startTestFacade } from '../support/facade';
@@ -73,6 +73,36 @@ describe('registry blob cache: a verified pull-through disk cache over a real do
     for (let i = 0; i < 50 && openFds() > baseline; i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(openFds() <= baseline, `descriptors left open after clients hung up: ${openFds()} > ${baseline}`);
     assert.equal((await download(facade.url, path, auth)).digest, digest);
+  });
+
+  it('a cached file cut short on disk: a hit in progress is cut, never completed; the next request refetches whole and caches again', async () => {
+    const data = randomBytes(64 * MiB);
+    const digest = await upstream.pushBlob('team-a/truncated', data);
+    const auth = await pullAuth(facade, 'priv/team-a/truncated');
+    const path = `/v2/priv/team-a/truncated/blobs/${digest}`;
+    const file = join(dir, 'blobs/sha256', digest.slice(7));
+    await download(facade.url, path, auth);
+    // A slow client holds the hit open; the file loses its second half meanwhile.
+    const cut = download(facade.url, path, auth, 1500);
+    await new Promise((r) => setTimeout(r, 500));
+    truncateSync(file, 32 * MiB);
+    const broken = await cut;
+    assert.ok(broken.error, 'the hit completed from a file cut short');
+    assert.ok(broken.bytes <= 32 * MiB, `${broken.bytes} bytes sent`);
+    // Now the file's size no longer matches the index: dropped, served whole from the upstream.
+    const gets = upstream.blobGets('team-a/truncated');
+    const whole = await download(facade.url, path, auth);
+    assert.equal(whole.error, undefined);
+    assert.equal(whole.digest, digest);
+    assert.equal(upstream.blobGets('team-a/truncated'), gets + 1);
+    // And cached again: one more fill, then a hit with no upstream GET.
+    await download(facade.url, path, auth);
+    const before = upstream.blobGets('team-a/truncated');
+    const hitsBefore = await hits(facade);
+    assert.equal((await download(facade.url, path, auth)).digest, digest);
+    assert.equal(upstream.blobGets('team-a/truncated'), before);
+    assert.equal(await hits(facade), hitsBefore + 1);
+    assert.equal(statSync(file).size, 64 * MiB);
   });
 
   it('answers Range requests from disk with 206 and Content-Range, like the upstream', async () => {
