@@ -132,8 +132,12 @@ export async function scaleOut(): Promise<void> {
   try {
     for (const n of [1, 2, 3]) fleets.push(await Fleet.start({ dir: join(dir, `fleet-${n}`), replicas: n, config }));
     const auth = `Basic ${Buffer.from('bench:bench-password').toString('base64')}`;
-    const tokenRes = await fetch(`${fleets[0].url}/token?service=imagegate-registry&scope=${encodeURIComponent('repository:up/test/busybox:pull')}`, { headers: { authorization: auth } });
-    const { token } = (await tokenRes.json()) as { token: string };
+    // A fresh token for every measurement: the run outlasts a token's 5 minutes (expired ones were counted as failed requests).
+    const freshToken = async () => {
+      const tokenRes = await fetch(`${fleets[0].url}/token?service=imagegate-registry&scope=${encodeURIComponent('repository:up/test/busybox:pull')}`, { headers: { authorization: auth } });
+      return ((await tokenRes.json()) as { token: string }).token;
+    };
+    const token = await freshToken();
     const manifest = await fetch(`${fleets[0].url}/v2/up/test/busybox/manifests/1`, { headers: { authorization: `Bearer ${token}`, accept: DOCKER_V2 } });
     const digest = String(manifest.headers.get('docker-content-digest'));
     if (!manifest.ok || !digest.startsWith('sha256:')) throw new Error(`manifest through the fleet answered ${manifest.status}`);
@@ -153,7 +157,7 @@ export async function scaleOut(): Promise<void> {
     writeFileSync(pacing, 'function delay()\n  return 10\nend\n');
     const loads: Load[] = ['saturated', 'paced'];
     const results = loads.map(() => servers.map((): Measure[] => []));
-    for (let round = 0; round < ROUNDS; round++) for (const [l, load] of loads.entries()) for (const [i, f] of servers.entries()) results[l][i].push(await measure(f, token, digest, load, pacing));
+    for (let round = 0; round < ROUNDS; round++) for (const [l, load] of loads.entries()) for (const [i, f] of servers.entries()) results[l][i].push(await measure(f, await freshToken(), digest, load, pacing));
     // Facade fleets first, then the nginx peer; each compared with its own single process.
     const rows = results.flatMap((byServer, l) => {
       const fleetBase = median(byServer[0].map((m) => m.cpuPer10k));
