@@ -13,7 +13,7 @@ import { checkRelayInternals, isWritingResponse, socketFd, stopReading } from '.
  * known, the facade hands the rest of the body to a native relay
  * (`splice/splice.c`): splice(2) through a pipe on a thread of its own, the
  * bytes never leaving the kernel. A cache hit goes from its file to the
- * socket on such a thread too, through one 512 KiB buffer (`sendFile`).
+ * socket on such a thread too, through a buffer of up to 512 KiB (`sendFile`).
  * Anything else (TLS on either side, a chunked body, a small blob, the add-on
  * not built) takes the streaming path.
  * It relies on Node.js internals (a TCP handle's `fd`, `readStop()` and
