@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { zeroCopy } from '../../src/registry/http/zero-copy';
+import { native } from '../../src/registry/native';
 import { ThrottledRelay } from '../support/cri-relay';
 import { startTestFacade, testConfig } from './support/facade';
 import { upstreams } from '../../testing/registry/upstreams';
@@ -31,7 +31,7 @@ describe('registry facade: zero-copy blob relay', function () {
   after(() => facade?.close(1000));
 
   it('is built and loads on this machine (npm install compiles it with node-gyp)', () => {
-    assert.equal(zeroCopy.available, true, zeroCopy.available ? '' : zeroCopy.reason);
+    assert.equal(native.available, true, native.available ? '' : native.reason);
   });
 
   it('relays a blob byte for byte and counts it under relay="splice"', async () => {

@@ -1,12 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { native } from '../native';
 
 /** Runs in each worker: bcryptjs, synchronous, one job at a time, off the main event loop. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const bcrypt = require(workerData.bcryptjs);
+// Linux: give way to the event loop. SCHED_IDLE through the native add-on; without it, nice on this thread's id.
+let idle = false;
 try {
-  // Linux: lower this thread's priority (setpriority on its thread id), so the event loop wins the CPU.
+  idle = Boolean(workerData.native) && require(workerData.native).idleThread() === true;
+} catch {}
+if (!idle) try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
   if (tid > 0) require('node:os').setPriority(tid, workerData.nice);
 } catch {}
@@ -20,7 +25,7 @@ parentPort.on('message', (job) => {
 });
 `;
 
-/** How much lower than the event loop the hash workers run (Linux nice, per thread). */
+/** How much lower than the event loop the hash workers run when SCHED_IDLE is not available (Linux nice, per thread). */
 const WORKER_NICE = 10;
 
 type Job = { op: 'compare'; password: string; hash: string } | { op: 'hash'; password: string; cost: number };
@@ -44,8 +49,9 @@ export function defaultHashWorkers(): number {
 /**
  * bcrypt on worker threads, so that a burst of logins never blocks the event
  * loop that serves pulls, health checks and metrics. On Linux each worker
- * thread lowers its own priority (nice 10), so that when the cores are busy
- * the event loop is served first and logins wait. `size` workers each check
+ * thread puts itself in SCHED_IDLE (through the native add-on; nice 10 when
+ * the add-on is not built), so that when the cores are busy the event loop
+ * is served first and logins wait. `size` workers each check
  * one password at a time; further jobs wait in FIFO order. The queue is not
  * bounded here: the access gate bounds the logins in flight
  * (`registry.rateLimit.maxInFlight`), and so this queue. Workers are started
@@ -107,7 +113,7 @@ export class HashPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptjs: require.resolve('bcryptjs'), nice: WORKER_NICE } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptjs: require.resolve('bcryptjs'), nice: WORKER_NICE, native: native.available ? native.path : undefined } });
     const slot: Slot = { worker };
     worker.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const done = slot.busy;

@@ -1,9 +1,9 @@
 import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TLSSocket } from 'node:tls';
 import type { Response } from 'express';
+import { type NativeAddon, native } from '../native';
 import { checkRelayInternals, isWritingResponse, socketFd, stopReading } from './node-internals';
 
 /**
@@ -24,35 +24,13 @@ import { checkRelayInternals, isWritingResponse, socketFd, stopReading } from '.
 /** Below this many bytes a blob is streamed: the native hand-over costs more than it saves. */
 const MIN_BYTES = 256 * 1024;
 
-interface Addon {
-  start(fromFd: number, toFd: number, length: number, stallMs: number, done: (error: string | null, moved: number) => void): () => void;
-  sendFile(fileFd: number, toFd: number, offset: number, length: number, done: (error: string | null, moved: number) => void, background?: boolean): () => void;
-}
-
-/** The native relay, or why it cannot be used (printed once at start-up). */
-export const zeroCopy: { available: true; addon: Addon } | { available: false; reason: string } = load();
-
-function load(): typeof zeroCopy {
-  if (process.platform !== 'linux') return { available: false, reason: 'splice(2) is Linux only' };
-  const candidates = [join(__dirname, 'splice/build/Release/splice.node'), resolve(__dirname, '../../../../src/registry/http/splice/build/Release/splice.node')];
-  let reason = 'the native add-on is not built (npm install runs node-gyp; it needs python3, make and a C compiler)';
-  for (const path of candidates) {
-    try {
-      return { available: true, addon: require(path) as Addon };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') reason = `the native add-on does not load: ${(err as Error).message}`;
-    }
-  }
-  return { available: false, reason };
-}
-
 /**
  * Why the relay cannot be used in this process (the add-on is missing, or the
  * Node.js internals it needs are not as it expects), or undefined when it can.
  * Checked once; the facade calls it at start-up and streams when it says why.
  */
 export async function zeroCopyProblem(): Promise<string | undefined> {
-  return zeroCopy.available ? checkRelayInternals() : zeroCopy.reason;
+  return native.available ? checkRelayInternals() : native.reason;
 }
 
 /** The file descriptor behind a plain TCP socket; undefined for TLS or anything without one. */
@@ -70,7 +48,7 @@ function fdOf(socket: Socket | null | undefined): number | undefined {
  * when either side fails or the upstream pauses for `stallMs`.
  */
 export function spliceBody(res: Response, body: NodeJS.ReadableStream, stallMs: number): Promise<number> | undefined {
-  if (!zeroCopy.available || !(body instanceof IncomingMessage)) return undefined;
+  if (!native.available || !(body instanceof IncomingMessage)) return undefined;
   const length = Number(body.headers['content-length']);
   const upstream = body.socket;
   const client = res.socket;
@@ -78,7 +56,7 @@ export function spliceBody(res: Response, body: NodeJS.ReadableStream, stallMs: 
   const toFd = fdOf(client);
   if (!(length >= MIN_BYTES) || fromFd === undefined || toFd === undefined || body.readableFlowing || !isWritingResponse(client!, res)) return undefined;
   const prefix = takeOver(body).subarray(0, length);
-  const addon = zeroCopy.addon;
+  const addon = native.addon;
   return (async () => {
     try {
       if (prefix.length > 0) await new Promise<void>((done, fail) => res.write(prefix, (err) => (err ? fail(err) : done())));
@@ -129,7 +107,7 @@ export function sendFile(res: Response, fd: number, offset: number, length: numb
 /** True when a body of `length` bytes can go to `res` from a native thread: plain TCP, the add-on loaded, not a small body. */
 export function sendFileApplies(res: Response, length: number): boolean {
   const client = res.socket;
-  return zeroCopy.available && length >= MIN_BYTES && fdOf(client) !== undefined && isWritingResponse(client!, res);
+  return native.available && length >= MIN_BYTES && fdOf(client) !== undefined && isWritingResponse(client!, res);
 }
 
 /**
@@ -143,7 +121,7 @@ export function sendFileApplies(res: Response, length: number): boolean {
  */
 export async function sendFileRange(res: Response, fd: number, offset: number, length: number, background = false): Promise<number> {
   const client = res.socket!;
-  const addon = (zeroCopy as { addon: Addon }).addon;
+  const addon = (native as { addon: NativeAddon }).addon;
   try {
     res.flushHeaders();
     await flushed(client, 60_000);

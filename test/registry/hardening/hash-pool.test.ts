@@ -3,9 +3,18 @@
  * loop keeps ticking while passwords are checked.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import bcrypt from 'bcryptjs';
 import { HashPool } from '../../../src/registry/auth/hash-pool';
+
+/** Scheduling policy of each thread of this process (stat field 41: 0 normal, 5 SCHED_IDLE). */
+function threadPolicies(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  });
+}
 
 describe('registry hardening: bcrypt off the event loop (issue 19, item 2)', function () {
   this.timeout(120_000);
@@ -18,6 +27,19 @@ describe('registry hardening: bcrypt off the event loop (issue 19, item 2)', fun
     assert.equal(await pool.compare('wrong', hash), false);
     const made = await pool.hash('pw', 6);
     assert.equal(bcrypt.compareSync('pw', made), true);
+  });
+
+  it('runs its worker in SCHED_IDLE (the native add-on), so a waking event loop always preempts it', async () => {
+    const before = threadPolicies().filter((p) => p === 5).length;
+    const own = new HashPool(1);
+    try {
+      assert.equal(await own.compare('x', bcrypt.hashSync('x', 4)), true);
+      const policies = threadPolicies();
+      assert.equal(policies.filter((p) => p === 5).length, before + 1, `thread policies: ${policies.join(' ')}`);
+      assert.equal(policies[0], 0, 'the main thread stays SCHED_OTHER');
+    } finally {
+      await own.close();
+    }
   });
 
   it('leaves the event loop idle while 20 cost-10 checks run (event-loop utilisation, not wall time)', async () => {

@@ -15,6 +15,7 @@
  *
  *   start(fromFd, toFd, length, stallMs, done(error | null, moved)) -> abort()
  *   sendFile(fileFd, toFd, offset, length, done(error | null, moved)[, background]) -> abort()
+ *   idleThread() -> true | "errno N: message"
  *
  * `error` is "ESTALLED" when the source sends nothing for stallMs while the
  * relay waits for it (a slow reader is not a stall), "ECLOSED" when the
@@ -23,6 +24,12 @@
  * `toFd`. With `background` true the file thread runs at nice 10: a
  * client catching up with a cache fill in progress then yields the CPU to
  * the fill, which every client of that blob waits for.
+ *
+ * idleThread() puts the calling thread (a bcrypt worker of the facade's hash
+ * pool) in SCHED_IDLE: it runs only on a core nothing else wants, and any
+ * waking thread preempts it at once. Nice 10 was not enough: under a login
+ * flood the worker still took 80 % of a core and the event loop's p99 went
+ * 2.2–3.4× its quiet figure (1.6–1.7× in SCHED_IDLE; docs/benchmarks.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +37,7 @@
 #include <node_api.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,12 +313,28 @@ static napi_value send_file_js(napi_env env, napi_callback_info info) {
   return begin(env, argv[4], from, to, offset, length, 0, background);
 }
 
+static napi_value idle_thread(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct sched_param param = {0};
+  napi_value result;
+  if (sched_setscheduler(0, SCHED_IDLE, &param) == 0) {
+    napi_get_boolean(env, true, &result);
+  } else {
+    char message[96];
+    snprintf(message, sizeof message, "errno %d: %s", errno, strerror(errno));
+    napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &result);
+  }
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "start", NAPI_AUTO_LENGTH, start, NULL, &fn);
   napi_set_named_property(env, exports, "start", fn);
   napi_create_function(env, "sendFile", NAPI_AUTO_LENGTH, send_file_js, NULL, &fn);
   napi_set_named_property(env, exports, "sendFile", fn);
+  napi_create_function(env, "idleThread", NAPI_AUTO_LENGTH, idle_thread, NULL, &fn);
+  napi_set_named_property(env, exports, "idleThread", fn);
   return exports;
 }
 
