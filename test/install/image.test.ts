@@ -77,8 +77,8 @@ describe('install: the container image', function () {
     assert.equal(out.trim(), `imagegate-credential-provider ${VERSION}`);
   });
 
-  it("carries the registry facade's zero-copy relay, and it loads", async () => {
-    const out = await docker(['run', '--rm', '--entrypoint', '/nodejs/bin/node', TAG, '-e', "const z=require('/app/dist/src/registry/http/zero-copy.js').zeroCopy;console.log(z.available||z.reason)"]);
+  it("carries the registry facade's native add-on, which loads, and its user may put a thread in SCHED_IDLE under Docker's seccomp profile", async () => {
+    const out = await docker(['run', '--rm', '--entrypoint', '/nodejs/bin/node', TAG, '-e', "const n=require('/app/dist/src/registry/native.js').native;console.log(n.available?n.addon.idleThread():n.reason)"]);
     assert.equal(out.trim(), 'true');
   });
 
