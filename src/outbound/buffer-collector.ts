@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -54,6 +55,12 @@ export class BufferCollector {
       seen += bytes;
       if (seen > free) this.#count(bytes);
     };
+  }
+
+  /** Counts the chunks `stream` emits (a body piped elsewhere, or one direction of a joined connection). */
+  watch(stream: Readable, free = LONG_BODY_BYTES): void {
+    const count = this.body(free);
+    stream.on('data', (chunk: Buffer) => count(chunk.length));
   }
 
   #count(bytes: number): void {

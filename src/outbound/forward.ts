@@ -119,8 +119,7 @@ function relay(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, r
     if (!res.writableFinished) upReq.destroy();
   });
   if (hasBody(req)) {
-    const count = ctx.collector.body();
-    req.on('data', (chunk: Buffer) => count(chunk.length));
+    ctx.collector.watch(req);
     req.pipe(upReq);
   } else {
     req.resume();

@@ -28,10 +28,8 @@ export function createUpgrader(ctx: ForwardContext, open: Set<Duplex>): (req: In
           socket.on('error', () => upSocket.destroy());
           upSocket.once('close', () => socket.destroy());
           socket.once('close', () => upSocket.destroy());
-          const down = ctx.collector.body(0);
-          const up = ctx.collector.body(0);
-          upSocket.on('data', (chunk: Buffer) => down(chunk.length));
-          socket.on('data', (chunk: Buffer) => up(chunk.length));
+          ctx.collector.watch(upSocket, 0);
+          ctx.collector.watch(socket, 0);
           upSocket.pipe(socket);
           socket.pipe(upSocket);
           ctx.metrics.requests.inc({ status: String(upRes.statusCode), source: 'upstream' });
