@@ -29,7 +29,7 @@
  * pool) in SCHED_IDLE: it runs only on a core nothing else wants, and any
  * waking thread preempts it at once. Nice 10 was not enough: under a login
  * flood the worker still took 80 % of a core and the event loop's p99 went
- * 2.2–3.4× its quiet figure (1.6–1.7× in SCHED_IDLE; docs/benchmarks.md).
+ * 2.2–3.4× its quiet figure (1.4–1.8× in SCHED_IDLE; docs/benchmarks.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
